@@ -1,0 +1,290 @@
+"""DiffEvo: the Diffusion Evolution optimizer with an ask/tell interface."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .ddim import ddim_step
+from .domain import Domain
+from .fitness_maps import FitnessMap
+from .kernel import DEFAULT_MAX_CHUNK_ELEMENTS, estimate_x0
+from .result import Result
+from .schedules import alpha_schedule
+from .validation import as_fitness, check_nonfinite_policy, check_positive_int
+
+STATE_FORMAT = "diffevo.DiffEvo/1"
+MAX_POPSIZE = 2 ** 20
+MAX_DIM = 2 ** 26
+HISTORY_KEYS = ("best", "mean", "best_so_far", "alpha", "evaluations")
+
+
+def make_generator(seed: int | torch.Generator | None, device: torch.device) -> torch.Generator:
+    """A generator on ``device``: the one given, or a new one seeded with ``seed`` (random if None)."""
+    if isinstance(seed, torch.Generator):
+        if seed.device.type != device.type:
+            raise ValueError(f"the generator lives on {seed.device} but the population on {device}; "
+                             f"pass torch.Generator(device='{device.type}')")
+        return seed
+    gen = torch.Generator(device=device)
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(check_positive_int(seed, "seed", minimum=0))
+    return gen
+
+
+class DiffEvo:
+    """Diffusion Evolution (arXiv 2410.02543): a population denoised by fitness-weighted x0 estimates.
+
+    Ask/tell use::
+
+        opt = DiffEvo(dim=2, popsize=512, steps=25, bounds=(-4, 4), seed=0)
+        while not opt.done:
+            x = opt.ask()                 # (popsize, dim) tensor in user coordinates
+            opt.tell(fitness_fn(x))       # (popsize,) fitness, higher is better by default
+        opt.result.best_x
+
+    A run has ``steps`` denoising updates and ``steps + 1`` generations: the fully denoised final
+    population is evaluated too. The population lives in standard-normal diffusion space and is
+    mapped affinely to the domain given by ``bounds`` (centre = middle, scale = half-width, points
+    clipped into the box by default) or by ``center``/``scale``.
+
+    Args:
+        dim: genome length.
+        popsize: members per generation (>= 2).
+        steps: denoising steps, sub-sampled DDIM-style from the schedule.
+        bounds, center, scale, repair: the search domain (see :class:`~diffevo.domain.Domain`).
+        schedule: 'cosine', 'linear', or an increasing sequence of steps + 1 alpha_bar values.
+        fitness_map: 'rank' (default; invariant to monotone transforms), 'energy', 'identity', 'power',
+            or a :class:`FitnessMap`; ``temperature`` / ``exponent`` parameterise it.
+        noise: DDIM eta, >= 0 (0 deterministic, 1 DDPM-like).
+        maximize / minimize: optimisation direction (maximize by default).
+        nonfinite: 'worst' (NaN/inf fitness get zero weight, with a warning) or 'raise'.
+        seed: int, a ``torch.Generator`` on ``device``, or None (random).
+        device, dtype: where and in which precision the population lives.
+        trace: keep every generation's population and fitness in the result.
+        max_chunk_elements: kernel entries formed at once (memory bound of the x0 estimator).
+    """
+
+    def __init__(self, dim: int, popsize: int = 256, steps: int = 25, *, bounds: Any = None,
+                 center: Any = None, scale: Any = None, repair: str | None = None,
+                 schedule: str | Sequence[float] = "cosine", num_train_timesteps: int = 1000,
+                 fitness_map: str | FitnessMap = "rank", temperature: float | None = None,
+                 exponent: float | None = None, noise: float = 1.0, maximize: bool | None = None,
+                 minimize: bool | None = None, nonfinite: str = "worst",
+                 seed: int | torch.Generator | None = None, device: str | torch.device | None = None,
+                 dtype: torch.dtype = torch.float32, trace: bool = False,
+                 max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS) -> None:
+        self.dim = check_positive_int(dim, "dim", 1, MAX_DIM)
+        self.popsize = check_positive_int(popsize, "popsize", 2, MAX_POPSIZE)
+        self.steps = check_positive_int(steps, "steps", 1)
+        self.num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps", 1)
+        self.alphas = alpha_schedule(schedule, self.steps, self.num_train_timesteps)
+        self.schedule = schedule if isinstance(schedule, str) else self.alphas.tolist()
+        self.fitness_map = _build_fitness_map(fitness_map, temperature, exponent)
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
+            raise ValueError(f"noise (DDIM eta) must be a finite number >= 0, got {noise!r}")
+        self.noise = float(noise)
+        self.maximize = _direction(maximize, minimize)
+        self.nonfinite = check_nonfinite_policy(nonfinite)
+        self.domain = Domain.build(self.dim, bounds, center, scale, repair)
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+            raise TypeError(f"dtype must be a floating torch dtype, got {dtype}")
+        self.dtype = dtype
+        self.trace = bool(trace)
+        self.max_chunk_elements = check_positive_int(max_chunk_elements, "max_chunk_elements", 1)
+        self.generator = make_generator(seed, self.device)
+
+        self.generation = 0
+        self._y = torch.randn(self.popsize, self.dim, generator=self.generator, device=self.device,
+                              dtype=self.dtype)
+        self._asked = False
+        self._best_x: torch.Tensor | None = None
+        self._best_score = -float("inf")      # fitness oriented so that higher is better
+        self._best_fitness = float("nan")
+        self._last_x: torch.Tensor | None = None
+        self._last_fitness: torch.Tensor | None = None
+        self._history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+        self._trace_x: list[torch.Tensor] = []
+        self._trace_f: list[torch.Tensor] = []
+
+    # ----------------------------------------------------------------- ask / tell
+    @property
+    def done(self) -> bool:
+        """True once all ``steps + 1`` generations have been told."""
+        return self.generation > self.steps
+
+    @property
+    def best_fitness(self) -> float:
+        """Best fitness seen so far (NaN before the first tell)."""
+        return self._best_fitness
+
+    @property
+    def alpha(self) -> float:
+        """alpha_bar of the current generation (near 0: noise, near 1: clean)."""
+        return float(self.alphas[min(self.generation, self.steps)])
+
+    def ask(self) -> torch.Tensor:
+        """The population to evaluate: (popsize, dim) in user coordinates (a fresh tensor each call)."""
+        if self.done:
+            raise RuntimeError(f"the run is finished after {self.generation} generations; read .result "
+                               "or create a new DiffEvo")
+        self._asked = True
+        return self.domain.to_domain(self._y)
+
+    def tell(self, fitness: Any) -> None:
+        """Report fitness (popsize,) of the population from :meth:`ask` and take one denoising step."""
+        if self.done:
+            raise RuntimeError("the run is finished; tell() has nothing left to update")
+        if not self._asked:
+            raise RuntimeError("call ask() before tell(): fitness must belong to the population ask() returned")
+        f, finite = as_fitness(fitness, self.popsize, self.nonfinite)
+        x = self.domain.to_domain(self._y)
+        score = f if self.maximize else -f
+        score = torch.where(finite, score, torch.full_like(score, -float("inf")))
+        self._record(x, f, score)
+        if self.generation < self.steps:
+            self._denoise(score, finite)
+        self.generation += 1
+        self._asked = False
+
+    def _record(self, x: torch.Tensor, f: torch.Tensor, score: torch.Tensor) -> None:
+        i = int(torch.argmax(score))
+        if float(score[i]) > self._best_score:
+            self._best_score = float(score[i])
+            self._best_fitness = float(f[i])
+            self._best_x = x[i].detach().cpu().clone()
+        finite_f = f[torch.isfinite(f)]
+        self._history["best"].append(float(f[i]) if torch.isfinite(score[i]) else float("nan"))
+        self._history["mean"].append(float(finite_f.mean()) if finite_f.numel() else float("nan"))
+        self._history["best_so_far"].append(self._best_fitness)
+        self._history["alpha"].append(self.alpha)
+        self._history["evaluations"].append(float(self.popsize * (self.generation + 1)))
+        self._last_x = x.detach().cpu()
+        self._last_fitness = f.to(torch.float64)
+        if self.trace:
+            self._trace_x.append(self._last_x)
+            self._trace_f.append(self._last_fitness)
+
+    def _denoise(self, score: torch.Tensor, finite: torch.Tensor) -> None:
+        log_g = torch.full_like(score, -float("inf"))
+        if bool(finite.any()):
+            log_g[finite] = self.fitness_map(score[finite])
+        alpha, alpha_prev = float(self.alphas[self.generation]), float(self.alphas[self.generation + 1])
+        x0 = estimate_x0(self._y, log_g.to(self.device), alpha, keys=self.kernel_keys(self._y),
+                         max_chunk_elements=self.max_chunk_elements)
+        self._y = ddim_step(self._y, x0, alpha, alpha_prev, self.noise, self.generator)
+
+    def kernel_keys(self, y: torch.Tensor) -> torch.Tensor:
+        """Coordinates in which kernel distances are measured: (popsize, k). Full space: y itself."""
+        return y
+
+    # ----------------------------------------------------------------- results
+    @property
+    def result(self) -> Result:
+        """Best-so-far solution, last evaluated population and per-generation history."""
+        if self._last_x is None:
+            raise RuntimeError("no generation has been evaluated yet: call ask() and tell() first")
+        return Result(
+            best_x=self._best_x.clone() if self._best_x is not None else self._last_x[0].clone(),
+            best_fitness=self._best_fitness,
+            population=self._last_x.clone(),
+            fitness=self._last_fitness.clone(),
+            evaluations=self.popsize * self.generation,
+            generations=self.generation,
+            history={k: np.asarray(v) for k, v in self._history.items()},
+            trace_population=torch.stack(self._trace_x) if self._trace_x else None,
+            trace_fitness=torch.stack(self._trace_f) if self._trace_f else None,
+        )
+
+    # ----------------------------------------------------------------- checkpointing
+    def config(self) -> dict[str, Any]:
+        """The settings that define a run; a checkpoint only loads into an optimizer with equal config."""
+        return {
+            "dim": self.dim, "popsize": self.popsize, "steps": self.steps,
+            "num_train_timesteps": self.num_train_timesteps, "schedule": self.schedule,
+            "fitness_map": self.fitness_map.name, "temperature": self.fitness_map.temperature,
+            "exponent": self.fitness_map.exponent if self.fitness_map.name == "power" else None,
+            "noise": self.noise, "maximize": self.maximize, "nonfinite": self.nonfinite,
+            "center": self.domain.center.tolist(), "scale": self.domain.scale.tolist(),
+            "lower": None if self.domain.lower is None else self.domain.lower.tolist(),
+            "upper": None if self.domain.upper is None else self.domain.upper.tolist(),
+            "repair": self.domain.repair, "trace": self.trace,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run bit-for-bit (tensors on CPU; save with ``torch.save``)."""
+        return {
+            "format": STATE_FORMAT,
+            "config": self.config(),
+            "device_type": self.device.type,
+            "generation": self.generation,
+            "population": self._y.detach().cpu().clone(),
+            "generator": self.generator.get_state(),
+            "best_x": self._best_x, "best_score": self._best_score, "best_fitness": self._best_fitness,
+            "last_x": self._last_x, "last_fitness": self._last_fitness,
+            "history": {k: list(v) for k, v in self._history.items()},
+            "trace_x": list(self._trace_x), "trace_f": list(self._trace_f),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a run saved by :meth:`state_dict`; the optimizer's config must match the saved one."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a DiffEvo state dict (expected format {STATE_FORMAT!r})")
+        saved, mine = state["config"], self.config()
+        diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+        if diff:
+            details = ", ".join(f"{k}: saved {saved.get(k)!r} vs here {mine.get(k)!r}" for k in diff)
+            raise ValueError(f"checkpoint does not match this optimizer's settings ({details}); "
+                             "create the optimizer with the settings of the saved run, or use DiffEvo.from_state_dict")
+        if state["device_type"] != self.device.type:
+            raise ValueError(f"checkpoint was written with the population on {state['device_type']!r}; "
+                             f"its random stream cannot continue on {self.device.type!r}")
+        self.generation = int(state["generation"])
+        self._y = state["population"].to(device=self.device, dtype=self.dtype)
+        self.generator.set_state(state["generator"])
+        self._best_x, self._best_score = state["best_x"], float(state["best_score"])
+        self._best_fitness = float(state["best_fitness"])
+        self._last_x, self._last_fitness = state["last_x"], state["last_fitness"]
+        self._history = {k: list(v) for k, v in state["history"].items()}
+        self._trace_x, self._trace_f = list(state["trace_x"]), list(state["trace_f"])
+        self._asked = False
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any], device: str | torch.device | None = None,
+                        dtype: torch.dtype = torch.float32) -> "DiffEvo":
+        """Rebuild an optimizer from a state dict alone (its saved config) and restore the run."""
+        c = dict(state["config"])
+        bounds = None if c["lower"] is None else np.stack([c["lower"], c["upper"]], axis=1)
+        opt = cls(c["dim"], c["popsize"], c["steps"], bounds=bounds,
+                  center=None if bounds is not None else c["center"],
+                  scale=None if bounds is not None else c["scale"], repair=c["repair"],
+                  schedule=c["schedule"], num_train_timesteps=c["num_train_timesteps"],
+                  fitness_map=c["fitness_map"], temperature=c["temperature"], exponent=c["exponent"],
+                  noise=c["noise"], maximize=c["maximize"], nonfinite=c["nonfinite"], seed=0,
+                  device=device if device is not None else state["device_type"], dtype=dtype, trace=c["trace"])
+        opt.load_state_dict(state)
+        return opt
+
+
+def _build_fitness_map(fitness_map: str | FitnessMap, temperature: float | None,
+                       exponent: float | None) -> FitnessMap:
+    if isinstance(fitness_map, FitnessMap):
+        if temperature is not None or exponent is not None:
+            raise ValueError("pass temperature/exponent inside the FitnessMap, not next to it")
+        return fitness_map
+    if not isinstance(fitness_map, str):
+        raise TypeError(f"fitness_map must be a name or a FitnessMap, got {type(fitness_map).__name__}")
+    return FitnessMap(fitness_map, temperature, 1.0 if exponent is None else exponent)
+
+
+def _direction(maximize: bool | None, minimize: bool | None) -> bool:
+    if maximize is not None and minimize is not None and bool(maximize) == bool(minimize):
+        raise ValueError(f"maximize={maximize} and minimize={minimize} contradict each other; pass one of them")
+    if minimize is not None:
+        return not bool(minimize)
+    return True if maximize is None else bool(maximize)
