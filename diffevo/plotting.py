@@ -1,0 +1,78 @@
+"""Figures of a 2-D run: the population from noise to solutions, over the fitness landscape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+
+
+def landscape_grid(fitness_fn: Callable[[torch.Tensor], torch.Tensor], bounds: torch.Tensor,
+                   resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fitness on a regular grid over 2-D ``bounds`` (2, 2): returns (xs, ys, values (res, res))."""
+    b = torch.as_tensor(bounds, dtype=torch.float64)
+    xs = torch.linspace(float(b[0, 0]), float(b[0, 1]), resolution, dtype=torch.float64)
+    ys = torch.linspace(float(b[1, 0]), float(b[1, 1]), resolution, dtype=torch.float64)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    values = torch.as_tensor(fitness_fn(torch.stack([gx.flatten(), gy.flatten()], 1))).reshape(gx.shape)
+    return xs.numpy(), ys.numpy(), values.double().numpy()
+
+
+def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = None, *,
+                      fitness_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                      bounds: torch.Tensor | None = None, optima: torch.Tensor | None = None,
+                      max_paths: int = 96, snapshots: int = 4, title: str | None = None,
+                      seed: int = 0) -> plt.Figure:
+    """Snapshots of the population and its trajectories, drawn over the landscape.
+
+    trace_population: (generations, popsize, 2) from ``DiffEvo(trace=True)``; fitness_fn and
+    bounds (2, 2) draw the landscape; optima (k, 2) are marked with crosses. Saves to ``path``
+    (PNG by suffix) when given and returns the figure.
+    """
+    trace = torch.as_tensor(trace_population).double().cpu().numpy()
+    if trace.ndim != 3 or trace.shape[2] != 2:
+        raise ValueError(f"trace_population must have shape (generations, popsize, 2), got {trace.shape}")
+    gens = trace.shape[0]
+    if bounds is None:
+        lo, hi = trace.reshape(-1, 2).min(0), trace.reshape(-1, 2).max(0)
+        bounds = torch.tensor(np.stack([lo, hi], 1))
+    b = torch.as_tensor(bounds, dtype=torch.float64).numpy()
+    grid = landscape_grid(fitness_fn, torch.as_tensor(b)) if fitness_fn is not None else None
+    picks = np.unique(np.linspace(0, gens - 1, snapshots).round().astype(int))
+    fig, axes = plt.subplots(1, len(picks) + 1, figsize=(3.2 * (len(picks) + 1), 3.4), constrained_layout=True)
+
+    def background(ax):
+        if grid is not None:
+            ax.contourf(grid[0], grid[1], grid[2], levels=40, cmap="viridis")
+        ax.set_xlim(b[0]); ax.set_ylim(b[1]); ax.set_aspect("equal"); ax.set_xticks([]); ax.set_yticks([])
+        if optima is not None:
+            o = torch.as_tensor(optima).double().numpy()
+            ax.scatter(o[:, 0], o[:, 1], marker="x", c="red", s=60, linewidths=2, zorder=5)
+
+    for ax, g in zip(axes, picks):
+        background(ax)
+        ax.scatter(trace[g, :, 0], trace[g, :, 1], s=3, c="white", edgecolors="none", alpha=0.8)
+        ax.set_title(f"generation {g}" + (" (noise)" if g == 0 else " (final)" if g == gens - 1 else ""), fontsize=9)
+    ax = axes[-1]
+    background(ax)
+    rng = np.random.default_rng(seed)
+    members = rng.choice(trace.shape[1], size=min(max_paths, trace.shape[1]), replace=False)
+    segments = np.concatenate([np.stack([trace[:-1, members], trace[1:, members]], 2).reshape(-1, 2, 2)])
+    colors = np.repeat(np.arange(gens - 1), len(members)) / max(gens - 2, 1)
+    lc = LineCollection(segments, array=colors, cmap="autumn", linewidths=0.7, alpha=0.9)
+    ax.add_collection(lc)
+    ax.scatter(trace[-1, members, 0], trace[-1, members, 1], s=6, c="red", zorder=4)
+    ax.set_title(f"{len(members)} trajectories", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    return fig
