@@ -13,8 +13,9 @@ from typing import Callable, Sequence
 
 import torch
 
-ALPHA_EPS = 1e-4
-"""alpha_bar is clipped to [ALPHA_EPS, 1 - ALPHA_EPS] so both kernel width and signal stay positive."""
+ALPHA_MIN = 1e-6
+ALPHA_MAX = 1 - 1e-4
+"""alpha_bar is clipped to [ALPHA_MIN, ALPHA_MAX] so both signal and kernel width stay positive."""
 
 
 def cosine_alpha_bar(t: torch.Tensor, offset: float = 0.008) -> torch.Tensor:
@@ -61,7 +62,7 @@ def alpha_schedule(schedule: str | Sequence[float], steps: int,
                              "or pass an increasing sequence of alpha_bar values in (0, 1)")
         t = ddim_timesteps(steps, num_train_timesteps).double() / num_train_timesteps
         alphas = SCHEDULES[schedule](t)
-        return alphas.clamp(ALPHA_EPS, 1 - ALPHA_EPS)
+        return alphas.clamp(ALPHA_MIN, ALPHA_MAX)
     alphas = torch.as_tensor(schedule, dtype=torch.float64).flatten()
     if alphas.numel() != steps + 1:
         raise ValueError(f"a custom schedule needs steps + 1 = {steps + 1} alpha_bar values, "
