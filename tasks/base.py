@@ -15,7 +15,11 @@ class Task:
     objective: x (n, dim) -> (n,) raw objective values, better when ``maximize`` says so;
     bounds: (dim, 2) lower/upper per dimension;
     optima: (k, dim) known global optima (None when unknown); optimum_value: objective there.
-    ``evaluate`` returns fitness in the maximisation convention (higher is better).
+    ``evaluate`` returns fitness in the maximisation convention (higher is better): the objective
+    (negated when minimised), or ``fitness_transform(objective(x))`` when a transform is given
+    (e.g. the paper's exp(-|obj - target| / scale), see :mod:`tasks.paper`).
+    metadata: free-form; ``num_optima`` (how many global optima when their coordinates are unknown)
+    and ``radius`` (niche radius: distance within which two points count as the same optimum).
     """
 
     name: str
@@ -27,6 +31,7 @@ class Task:
     optimum_value: float | None = None
     description: str = ""
     metadata: dict = field(default_factory=dict)
+    fitness_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def __post_init__(self) -> None:
         if tuple(self.bounds.shape) != (self.dim, 2):
@@ -45,6 +50,8 @@ class Task:
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:
         """Fitness, higher is better: x (n, dim) -> (n,)."""
         y = self.objective(self._check(x))
+        if self.fitness_transform is not None:
+            return self.fitness_transform(y)
         return y if self.maximize else -y
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -57,6 +64,19 @@ class Task:
     @property
     def upper(self) -> torch.Tensor:
         return self.bounds[:, 1]
+
+    @property
+    def num_optima(self) -> int | None:
+        """Number of known global optima (from ``optima`` or ``metadata['num_optima']``), None if unknown."""
+        if self.optima is not None:
+            return int(self.optima.shape[0])
+        return self.metadata.get("num_optima")
+
+    @property
+    def radius(self) -> float:
+        """Niche radius: points closer than this count as the same optimum (``metadata['radius']``,
+        default 1 % of the widest side of the box)."""
+        return float(self.metadata.get("radius", 0.01 * float((self.upper - self.lower).max())))
 
     def regret(self, x: torch.Tensor) -> torch.Tensor:
         """Distance in objective value to the known optimum value: x (n, dim) -> (n,) >= 0."""

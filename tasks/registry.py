@@ -59,8 +59,23 @@ TASKS: dict[str, Callable[..., Task]] = {
 }
 
 
-def get_task(name: str, dim: int = 2) -> Task:
-    """The task called ``name`` in ``dim`` dimensions; raises with the list of names if unknown."""
+def _register_suites() -> None:
+    """Multimodal, paper-protocol, CEC 2013 niching and COCO/BBOB tasks (see their modules)."""
+    from .cec2013 import CEC2013_TASKS
+    from .coco import BBOB_TASKS
+    from .multimodal import MULTIMODAL_TASKS
+    from .paper import PAPER_TASKS
+
+    for group in (MULTIMODAL_TASKS, PAPER_TASKS, CEC2013_TASKS, BBOB_TASKS):
+        TASKS.update(group)
+
+
+_register_suites()
+
+
+def get_task(name: str, dim: int | None = None) -> Task:
+    """The task called ``name`` in ``dim`` dimensions (None: its default, 2 for the n-D landscapes);
+    raises with the list of names if unknown."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; available: {', '.join(sorted(TASKS))}")
-    return TASKS[name](dim)
+    return TASKS[name]() if dim is None else TASKS[name](dim)
