@@ -11,6 +11,7 @@ from .ddim import ddim_step
 from .domain import Domain
 from .fitness_maps import FitnessMap
 from .kernel import DEFAULT_MAX_CHUNK_ELEMENTS, estimate_x0
+from .projection import PROJECTIONS, Projection, make_projection
 from .result import Result
 from .schedules import alpha_schedule
 from .validation import as_fitness, check_nonfinite_policy, check_positive_int
@@ -67,6 +68,15 @@ class DiffEvo:
         device, dtype: where and in which precision the population lives.
         trace: keep every generation's population and fitness in the result.
         max_chunk_elements: kernel entries formed at once (memory bound of the x0 estimator).
+        latent_dim: None (default) measures kernel distances in the full space; an int switches on
+            Latent Diffusion Evolution: distances are measured on ``z = P y`` (latent_dim coordinates),
+            while the x0 estimate and the update stay in the full space. Use it in high dimension
+            (hundreds of parameters and more), where the full kernel no longer selects.
+        projection: how P is made in latent mode: 'random' (a fixed, seeded matrix with orthonormal
+            rows) or 'pca' (the population's top principal directions, refitted every generation).
+            See :mod:`diffevo.projection` for the scaling.
+        projection_seed: seed of the 'random' projection; by default the int ``seed``, or a value drawn
+            from the optimizer's generator. It is part of :meth:`config`, the matrix of :meth:`state_dict`.
     """
 
     def __init__(self, dim: int, popsize: int = 256, steps: int = 25, *, bounds: Any = None,
@@ -77,7 +87,8 @@ class DiffEvo:
                  minimize: bool | None = None, nonfinite: str = "worst",
                  seed: int | torch.Generator | None = None, device: str | torch.device | None = None,
                  dtype: torch.dtype = torch.float32, trace: bool = False,
-                 max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS) -> None:
+                 max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS, latent_dim: int | None = None,
+                 projection: str = "random", projection_seed: int | None = None) -> None:
         self.dim = check_positive_int(dim, "dim", 1, MAX_DIM)
         self.popsize = check_positive_int(popsize, "popsize", 2, MAX_POPSIZE)
         self.steps = check_positive_int(steps, "steps", 1)
@@ -102,6 +113,7 @@ class DiffEvo:
         self.generation = 0
         self._y = torch.randn(self.popsize, self.dim, generator=self.generator, device=self.device,
                               dtype=self.dtype)
+        self.projection = self._build_projection(latent_dim, projection, projection_seed, seed)
         self._asked = False
         self._best_x: torch.Tensor | None = None
         self._best_score = -float("inf")      # fitness oriented so that higher is better
@@ -180,8 +192,33 @@ class DiffEvo:
         self._y = ddim_step(self._y, x0, alpha, alpha_prev, self.noise, self.generator)
 
     def kernel_keys(self, y: torch.Tensor) -> torch.Tensor:
-        """Coordinates in which kernel distances are measured: (popsize, k). Full space: y itself."""
-        return y
+        """Coordinates in which kernel distances are measured: (popsize, k).
+
+        Full space: y itself (k = dim); latent mode: the projection ``P y`` (k = latent_dim).
+        """
+        return y if self.projection is None else self.projection(y)
+
+    def _build_projection(self, latent_dim: int | None, projection: str, projection_seed: int | None,
+                          seed: int | torch.Generator | None) -> Projection | None:
+        if projection not in PROJECTIONS:
+            raise ValueError(f"unknown projection {projection!r}; choose one of {list(PROJECTIONS)}")
+        if latent_dim is None:
+            if projection_seed is not None or projection != "random":
+                raise ValueError("projection and projection_seed only apply in latent mode; pass latent_dim too")
+            return None
+        if projection == "random" and projection_seed is None:
+            if isinstance(seed, int) and not isinstance(seed, bool):
+                projection_seed = seed
+            else:   # drawn after the initial population, so it never changes the population itself
+                projection_seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.generator,
+                                                    device=self.device))
+        return make_projection(projection, self.dim, latent_dim, self.popsize,
+                               projection_seed if projection == "random" else None)
+
+    @property
+    def latent_dim(self) -> int | None:
+        """Kernel coordinates in latent mode, None for the full-space kernel."""
+        return None if self.projection is None else self.projection.latent_dim
 
     # ----------------------------------------------------------------- results
     @property
@@ -214,6 +251,9 @@ class DiffEvo:
             "lower": None if self.domain.lower is None else self.domain.lower.tolist(),
             "upper": None if self.domain.upper is None else self.domain.upper.tolist(),
             "repair": self.domain.repair, "trace": self.trace,
+            "latent_dim": self.latent_dim,
+            "projection": None if self.projection is None else self.projection.name,
+            "projection_seed": getattr(self.projection, "seed", None),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -229,6 +269,7 @@ class DiffEvo:
             "last_x": self._last_x, "last_fitness": self._last_fitness,
             "history": {k: list(v) for k, v in self._history.items()},
             "trace_x": list(self._trace_x), "trace_f": list(self._trace_f),
+            "projection": None if self.projection is None else self.projection.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -252,6 +293,8 @@ class DiffEvo:
         self._last_x, self._last_fitness = state["last_x"], state["last_fitness"]
         self._history = {k: list(v) for k, v in state["history"].items()}
         self._trace_x, self._trace_f = list(state["trace_x"]), list(state["trace_f"])
+        if self.projection is not None:
+            self.projection.load_state_dict(state["projection"])
         self._asked = False
 
     @classmethod
@@ -266,7 +309,9 @@ class DiffEvo:
                   schedule=c["schedule"], num_train_timesteps=c["num_train_timesteps"],
                   fitness_map=c["fitness_map"], temperature=c["temperature"], exponent=c["exponent"],
                   noise=c["noise"], maximize=c["maximize"], nonfinite=c["nonfinite"], seed=0,
-                  device=device if device is not None else state["device_type"], dtype=dtype, trace=c["trace"])
+                  device=device if device is not None else state["device_type"], dtype=dtype, trace=c["trace"],
+                  latent_dim=c.get("latent_dim"), projection=c.get("projection") or "random",
+                  projection_seed=c.get("projection_seed"))
         opt.load_state_dict(state)
         return opt
 

@@ -19,6 +19,11 @@ def two_peaks(x: torch.Tensor, centers: tuple[tuple[float, float], ...] = ((-2.0
     return torch.exp(-d2 / (2 * width ** 2)).sum(-1)
 
 
+def sphere(x: torch.Tensor) -> torch.Tensor:
+    """sum x_i^2 (n-D); minimum 0 at the origin."""
+    return x.pow(2).sum(-1)
+
+
 def rosenbrock(x: torch.Tensor) -> torch.Tensor:
     """sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2; minimum 0 at (1, ..., 1)."""
     return (100 * (x[:, 1:] - x[:, :-1] ** 2) ** 2 + (1 - x[:, :-1]) ** 2).sum(-1)

@@ -44,6 +44,11 @@ def _rastrigin(dim: int = 2) -> Task:
                 optimum_value=0.0)
 
 
+def _sphere(dim: int = 2) -> Task:
+    return Task("sphere", dim, box(dim, -4, 4), L.sphere, optima=torch.zeros(1, dim, dtype=torch.float64),
+                optimum_value=0.0)
+
+
 def _only_2d(name: str, dim: int) -> None:
     if dim != 2:
         raise ValueError(f"task {name!r} is defined in 2 dimensions only, got dim={dim}")
@@ -56,6 +61,7 @@ TASKS: dict[str, Callable[..., Task]] = {
     "himmelblau": _himmelblau,
     "ackley": _ackley,
     "rastrigin": _rastrigin,
+    "sphere": _sphere,
 }
 
 
