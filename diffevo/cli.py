@@ -66,6 +66,33 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Compare optimizers on a suite; the runners live in tasks.bench / tasks.bench_bbob."""
+    def ints(text: str | None) -> list[int] | None:
+        return None if text is None else [int(v) for v in text.split(",") if v.strip()]
+
+    if args.suite == "bbob":
+        from tasks.bench_bbob import run_bbob
+
+        out = Path(args.output or "benchmarks/results/bbob")
+        run_bbob(args.methods, dims=ints(args.dims) or (2, 5, 10), functions=ints(args.functions) or range(1, 25),
+                 instances=ints(args.instances) or (1, 2, 3), budget=args.budget, output=out,
+                 progress=not args.quiet)
+        print((out / "table.md").read_text())
+        print(f"COCO data: {out / 'exdata'}/<method>  (post-process: python -m cocopp {out / 'exdata'}/*)")
+        return 0
+    from tasks.bench import run_suite
+
+    out = Path(args.output or Path("benchmarks/results") / args.suite)
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    run_suite(args.suite, args.methods, args.seeds, output=out, tasks=tasks, popsize=args.popsize,
+              generations=args.generations, progress=not args.quiet)
+    print((out / "table.md").read_text())
+    print(f"results: {out}/results.csv, results.json, table.md"
+          + (", final_populations.png" if (out / "final_populations.png").exists() else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diffevo", description="Diffusion Evolution: denoising as the optimizer")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_optimize)
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.set_defaults(func=cmd_tasks)
+    p = sub.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
+    p.add_argument("--suite", default="paper2d", help="paper2d, multimodal, cec2013 or bbob (default paper2d)")
+    p.add_argument("--methods", default="diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random",
+                   help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random")
+    p.add_argument("--seeds", type=int, default=10, help="runs per task and method, seeds 0..N-1 (default 10)")
+    p.add_argument("--tasks", default=None, help="comma-separated subset of the suite's tasks")
+    p.add_argument("--popsize", type=int, default=None, help="population per generation (default: the suite's)")
+    p.add_argument("--generations", type=int, default=None, help="generations per run (default: the suite's)")
+    p.add_argument("--dims", default=None, help="bbob: comma-separated dimensions (default 2,5,10)")
+    p.add_argument("--functions", default=None, help="bbob: comma-separated function numbers (default 1..24)")
+    p.add_argument("--instances", default=None, help="bbob: comma-separated instances = seeds (default 1,2,3)")
+    p.add_argument("--budget", type=int, default=1000, help="bbob: evaluations per run / dimension (default 1000)")
+    p.add_argument("--output", default=None, help="results folder (default benchmarks/results/<suite>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

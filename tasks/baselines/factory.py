@@ -16,6 +16,7 @@ from .random_search import RandomSearch
 
 METHODS: dict[str, Callable[..., Baseline]] = {
     "diffevo": DiffusionEvolution,
+    "diffevo-rank": lambda *a, **o: DiffusionEvolution(*a, **{"fitness_map": "rank", "noise": 1.0, **o}),
     "cmaes": lambda *a, **o: CMAES(*a, diagonal=False, **o),
     "sepcmaes": lambda *a, **o: CMAES(*a, diagonal=True, **o),
     "openes": lambda *a, **o: PGPE(*a, variant="openes", **o),
@@ -32,8 +33,9 @@ def make_optimizer(method: str, dim: int, popsize: int, generations: int, *, bou
     """An ask/tell optimizer (:class:`~tasks.baselines.base.Baseline`) for ``popsize * generations`` evaluations.
 
     Args:
-        method: one of ``METHODS``: 'diffevo', 'cmaes', 'sepcmaes', 'openes', 'pgpe', 'ga', 'mapelites',
-            'random'.
+        method: one of ``METHODS``: 'diffevo' (DiffEvo with its defaults, overridable by options),
+            'diffevo-rank' (DiffEvo with the rank fitness map and noise 1, named for benchmark tables),
+            'cmaes', 'sepcmaes', 'openes', 'pgpe', 'ga', 'mapelites', 'random'.
         dim: genome length. popsize: points per generation. generations: ask/tell rounds.
         bounds: a (lower, upper) pair for all dimensions or a (dim, 2) array; the search box.
         center, scale: instead of bounds, an unbounded domain (scalars or (dim,)): methods start at

@@ -1,0 +1,98 @@
+"""``diffevo bench --suite bbob``: methods on COCO/BBOB problems, logged in COCO's data format.
+
+Each method gets its own COCO observer folder ``<output>/exdata/<method>``; one run per (function,
+dimension, instance) with seed = instance, ``budget * dim`` evaluations, population
+``popsize_per_dim * dim``. Post-process with ``python -m cocopp <output>/exdata/<method> ...``
+(or :func:`postprocess`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .bench import parse_methods, write_results
+from .coco import BBOB_FUNCTIONS, observed_problems, rowwise
+from .report import mean_std
+
+TARGETS = (1e-1, 1e-3, 1e-8)
+
+
+def run_bbob(methods: str | Sequence[str], *, dims: Sequence[int] = (2, 5, 10),
+             functions: Sequence[int] = tuple(BBOB_FUNCTIONS), instances: Sequence[int] = (1, 2, 3),
+             budget: int = 1000, popsize_per_dim: int = 10, output: str | Path = "benchmarks/results/bbob",
+             progress: bool = True) -> list[dict[str, Any]]:
+    """Run every method on the BBOB selection; writes COCO data, results.csv/json and table.md.
+
+    budget: evaluations per run divided by the dimension; popsize_per_dim: population per dimension
+    (at least 8). Returns one record per run with the final regret f_best - f_opt.
+    """
+    import cocoex
+
+    methods = parse_methods(methods)
+    if budget < 1 or popsize_per_dim < 1:
+        raise ValueError(f"budget and popsize_per_dim must be >= 1, got {budget} and {popsize_per_dim}")
+    out = Path(output).resolve()
+    records: list[dict[str, Any]] = []
+    total = len(methods) * len(functions) * len(dims) * len(instances)
+    bar = tqdm(total=total, desc="bench bbob", unit="run", disable=not progress)
+    for method in methods:
+        for problem in observed_problems(out, method, functions, dims, instances):
+            from .baselines import make_optimizer
+
+            d = problem.dimension
+            popsize = max(8, popsize_per_dim * d)
+            popsize += popsize % 2                         # antithetic samplers need an even population
+            generations = max(2, (budget * d) // popsize)
+            opt = make_optimizer(method, d, popsize, generations, seed=problem.id_instance,
+                                 bounds=np.stack([problem.lower_bounds, problem.upper_bounds], axis=1))
+            while not opt.done:
+                x = opt.ask()
+                opt.tell(-rowwise(problem, x))
+            f_opt = cocoex.BareProblem("bbob", problem.id_function, d, problem.id_instance).best_value()
+            regret = float(problem.best_observed_fvalue1) - float(f_opt)
+            records.append({"task": f"bbob-f{problem.id_function:02d}", "dim": d, "instance": problem.id_instance,
+                            "method": method, "seed": problem.id_instance, "popsize": popsize,
+                            "generations": generations, "evaluations": int(problem.evaluations),
+                            "regret": regret, "log10_regret": math.log10(max(regret, 1e-12))})
+            bar.update(1)
+    bar.close()
+    config = {"suite": "bbob", "methods": methods, "dims": list(dims), "functions": list(functions),
+              "instances": list(instances), "budget_per_dim": budget, "popsize_per_dim": popsize_per_dim,
+              "coco_folders": {m: str(Path("exdata") / m) for m in methods}}
+    write_results(records, config, out)
+    (out / "table.md").write_text(bbob_table(records, methods, dims, len(functions) * len(instances)))
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+    return records
+
+
+def bbob_table(records: Sequence[dict[str, Any]], methods: Sequence[str], dims: Sequence[int], runs: int) -> str:
+    """Markdown: per dimension and method, the share of runs reaching each target regret and the mean
+    log10 final regret."""
+    head = "| dim | method | " + " | ".join(f"solved to {t:g}" for t in TARGETS) + " | mean log10 regret |"
+    rows = [head, "|---|---|" + "---|" * (len(TARGETS) + 1)]
+    for d in dims:
+        for m in methods:
+            rs = [r for r in records if r["method"] == m and r["dim"] == d]
+            if not rs:
+                continue
+            solved = [f"{sum(r['regret'] <= t for r in rs)}/{len(rs)}" for t in TARGETS]
+            mu, sd = mean_std([r["log10_regret"] for r in rs])
+            rows.append(f"| {d} | {m} | " + " | ".join(solved) + f" | {mu:.2f} ± {sd:.2f} |")
+    return (f"BBOB, {runs} runs (function x instance) per dimension and method; regret floored at 1e-12.\n\n"
+            + "\n".join(rows) + "\n")
+
+
+def postprocess(folders: Sequence[str | Path], output: str | Path) -> Path:
+    """Run ``cocopp`` on COCO data folders, writing its HTML/figures to ``output``; returns ``output``."""
+    import cocopp
+
+    output = Path(output)
+    cocopp.main(["-o", str(output), *map(str, folders)])
+    return output
