@@ -1,0 +1,145 @@
+"""Neuroevolution benchmark: latent vs plain Diffusion Evolution vs sep-CMA-ES and OpenES on a gymnasium task.
+
+Usage: python benchmarks/control.py [--env cartpole] [--hidden 32 32] [--popsize 256] [--generations 11]
+                                    [--episodes 3] [--seeds 0 1 2 3 4]
+                                    [--methods latent diffevo sepcmaes openes]
+                                    [--out benchmarks/results/cartpole_1282]
+
+Every method gets the same budget: ``popsize * generations * episodes`` training episodes (DiffEvo:
+``generations - 1`` denoising steps, its final population evaluated too). Training fitness is the mean
+return over ``--episodes`` episodes per member, with the episode seed fixed per run (the run's seed), so
+runs are reproducible. After every generation, that generation's best member (by training fitness) is
+tested on ``--test-episodes`` held-out episodes (other seeds, not counted in the budget); a run counts
+as *solved* at the first generation where that test mean reaches the environment's threshold (475 for
+CartPole-v1). Also reported: the test return of the last generation's best member, and the share of the
+final population whose training return reaches the threshold (the paper's "share that solves").
+
+Writes ``<out>.json`` (all runs, with per-generation curves) and ``<out>.md`` (the table); prints the table.
+Runs single-threaded (``torch.set_num_threads(1)``), which is fastest here and leaves the other core free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tasks.baselines import make_optimizer  # noqa: E402
+from tasks.control import CONTROL_ENVS, control_task  # noqa: E402
+
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    # name -> (make_optimizer method, options); DiffEvo uses the paper's fitness weight exp(R / T), T = 1
+    "latent": ("diffevo", {"latent_dim": 2, "fitness_map": "energy", "temperature": 1.0}),
+    "diffevo": ("diffevo", {"fitness_map": "energy", "temperature": 1.0}),
+    "sepcmaes": ("sepcmaes", {}),
+    "openes": ("openes", {}),
+}
+LABELS = {"latent": "latent DiffEvo (latent_dim 2)", "diffevo": "DiffEvo (full kernel)",
+          "sepcmaes": "sep-CMA-ES", "openes": "OpenES"}
+
+
+def run_one(method: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """One training run: per-generation curves, solve generation and final test return."""
+    env = CONTROL_ENVS[args.env]
+    threshold = env.solved_return
+    task = control_task(args.env, tuple(args.hidden), episodes=args.episodes, episode_seed=seed)
+    test = control_task(args.env, tuple(args.hidden), episodes=args.test_episodes, episode_seed=10_000 + seed)
+    name, options = METHODS[method]
+    opt = make_optimizer(name, task.dim, args.popsize, args.generations, center=0.0, scale=args.scale,
+                         seed=seed, **options)
+    curve: dict[str, list[float]] = {"best": [], "mean": [], "median": [], "test_top": []}
+    solved_at = None
+    start = time.perf_counter()
+    train_time = 0.0
+    while not opt.done:
+        t0 = time.perf_counter()
+        x = opt.ask()
+        f = task.evaluate(x)
+        opt.tell(f)
+        train_time += time.perf_counter() - t0
+        score = float(test.evaluate(x[int(f.argmax())][None])[0])
+        curve["best"].append(float(f.max()))
+        curve["mean"].append(float(f.mean()))
+        curve["median"].append(float(f.median()))
+        curve["test_top"].append(score)
+        if solved_at is None and threshold is not None and score >= threshold:
+            solved_at = opt.generation
+    final_f = opt.fitness
+    return {
+        "method": method, "seed": seed, "dim": task.dim, "popsize": args.popsize, "generations": args.generations,
+        "episodes_per_member": args.episodes, "solved_generation": solved_at,
+        "solved_episodes": None if solved_at is None else solved_at * args.popsize * args.episodes,
+        "final_test_return": curve["test_top"][-1],
+        "final_share_solving": float((final_f >= threshold).double().mean()) if threshold is not None else None,
+        "final_mean_return": float(final_f.mean()),
+        "train_seconds": train_time, "seconds": time.perf_counter() - start, "curve": curve,
+    }
+
+
+def summarise(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The markdown table of the runs, one row per method."""
+    budget = args.popsize * args.generations * args.episodes
+    lines = [f"{CONTROL_ENVS[args.env].env_id}, MLP {args.hidden} ({runs[0]['dim']} parameters), popsize "
+             f"{args.popsize}, {args.generations} generations, {args.episodes} episodes per member = {budget} training "
+             f"episodes per run, seeds {args.seeds}; the best member of a generation is tested on "
+             f"{args.test_episodes} held-out episodes", "",
+             "| method | solved (test mean >= threshold) | generations to solve, median [range] | "
+             "training episodes to solve, median | last generation's best, test return, mean ± sd | final population solving | "
+             "train time per run (s) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for method in args.methods:
+        rs = [r for r in runs if r["method"] == method]
+        gens = [r["solved_generation"] for r in rs if r["solved_generation"] is not None]
+        tests = [r["final_test_return"] for r in rs]
+        share = [r["final_share_solving"] for r in rs]
+        sd = statistics.stdev(tests) if len(tests) > 1 else 0.0
+        gen_txt = f"{statistics.median(gens):g} [{min(gens)}-{max(gens)}]" if gens else "-"
+        ev_txt = f"{statistics.median(gens) * args.popsize * args.episodes:g}" if gens else "-"
+        lines.append(f"| {LABELS[method]} | {len(gens)}/{len(rs)} | {gen_txt} | {ev_txt} | "
+                     f"{statistics.mean(tests):.1f} ± {sd:.1f} | {100 * statistics.mean(share):.1f} % | "
+                     f"{statistics.mean(r['train_seconds'] for r in rs):.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--env", choices=sorted(CONTROL_ENVS), default="cartpole")
+    p.add_argument("--hidden", type=int, nargs="*", default=[32, 32], help="hidden layer sizes (default 32 32)")
+    p.add_argument("--popsize", type=int, default=256)
+    p.add_argument("--generations", type=int, default=11, help="ask/tell rounds (DiffEvo: steps + 1)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    p.add_argument("--episodes", type=int, default=3, help="training episodes per member (default 3)")
+    p.add_argument("--scale", type=float, default=1.0, help="initial spread of the weights (default 1)")
+    p.add_argument("--test-episodes", type=int, default=100)
+    p.add_argument("--out", default=None, help="write <out>.json and <out>.md")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    runs = []
+    for method in args.methods:
+        for seed in args.seeds:
+            r = run_one(method, args, seed)
+            runs.append(r)
+            print(f"{method:9s} seed {seed}: solved at generation {r['solved_generation']}, final test "
+                  f"{r['final_test_return']:.1f}, final population solving {r['final_share_solving']}, "
+                  f"{r['train_seconds']:.1f} s", flush=True)
+    table = summarise(runs, args)
+    print()
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps({"argv": sys.argv, "runs": runs}, indent=1))
+        out.with_suffix(".md").write_text(f"Command: python {' '.join(sys.argv)}\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
