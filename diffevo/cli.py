@@ -24,6 +24,20 @@ def add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=1.0, help="DDIM eta (default 1.0)")
     p.add_argument("--schedule", choices=sorted(SCHEDULES), default="cosine", help="alpha schedule (default cosine)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--latent-dim", type=int, default=None,
+                   help="latent Diffusion Evolution: kernel distances on this many projected coordinates "
+                        "(default: full-space kernel); helps from hundreds of dimensions on")
+    p.add_argument("--projection", choices=("random", "pca"), default="random",
+                   help="latent projection (with --latent-dim; default random)")
+
+
+def latent_options(args: argparse.Namespace) -> dict:
+    """DiffEvo keyword arguments for --latent-dim / --projection (none for the full-space kernel)."""
+    if args.latent_dim is None:
+        if args.projection != "random":
+            raise ValueError("--projection needs --latent-dim")
+        return {}
+    return {"latent_dim": args.latent_dim, "projection": args.projection}
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
@@ -36,12 +50,14 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     result = optimize(task.evaluate, task.dim, popsize=args.popsize, steps=args.steps, bounds=task.bounds,
                       seed=args.seed, fitness_map=args.fitness_map, temperature=args.temperature,
                       noise=args.noise, schedule=args.schedule, device=args.device, trace=task.dim == 2,
-                      progress=not args.quiet, checkpoint=args.checkpoint)
+                      progress=not args.quiet, checkpoint=args.checkpoint, **latent_options(args))
     elapsed = time.perf_counter() - start
     best_obj = float(task.objective(result.best_x[None].double())[0])
     print(f"task {task.name} (dim {task.dim}, {'maximise' if task.maximize else 'minimise'} the objective)")
     print(f"  generations {result.generations}, evaluations {result.evaluations}, time {elapsed:.2f} s")
-    print(f"  best objective {best_obj:.6g} at {[round(v, 4) for v in result.best_x.tolist()]}"
+    coords = [round(v, 4) for v in result.best_x[:8].tolist()]
+    where = f"{coords}" if task.dim <= 8 else f"{str(coords)[:-1]}, ... ({task.dim} coordinates)]"
+    print(f"  best objective {best_obj:.6g} at {where}"
           + (f" (known optimum {task.optimum_value:g})" if task.optimum_value is not None else ""))
     if task.optima is not None:
         found = count_optima_found(result.population, task.optima, args.radius)

@@ -155,3 +155,18 @@ def test_latent_kernel_beats_full_kernel_on_sphere_in_1000_dimensions():
     latent = [run(DiffEvo(dim, 64, 10, seed=s, latent_dim=2, **kw), sphere_cost).best_fitness for s in range(3)]
     full = [run(DiffEvo(dim, 64, 10, seed=s, **kw), sphere_cost).best_fitness for s in range(3)]
     assert max(latent) < 0.5 * min(full)
+
+
+# ----------------------------------------------------------------- command line
+def test_cli_runs_latent_mode_and_reports_bad_latent_dim(capsys):
+    from diffevo.cli import main
+
+    args = ["optimize", "--task", "sphere", "--dim", "200", "--popsize", "32", "--steps", "4", "--quiet",
+            "--output", "none"]
+    assert main(args + ["--latent-dim", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "dim 200" in out and "(200 coordinates)" in out
+    assert main(args + ["--latent-dim", "500"]) == 2
+    assert "latent_dim must be at most dim=200" in capsys.readouterr().err
+    assert main(args + ["--projection", "pca"]) == 2
+    assert "--projection needs --latent-dim" in capsys.readouterr().err
