@@ -18,7 +18,7 @@ from .base import Task  # noqa: E402
 
 def plot_final_populations(tasks: Sequence[Task], methods: Sequence[str],
                            populations: Mapping[tuple[str, str], torch.Tensor], path: str | Path | None = None,
-                           *, max_points: int = 512) -> plt.Figure:
+                           *, max_points: int = 1024) -> plt.Figure:
     """Grid of panels (rows: methods, columns: 2-D tasks): each method's final solution set over the
     task's fitness landscape, known optima as red crosses.
 

@@ -125,3 +125,16 @@ def test_bad_input_messages():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.tell(torch.zeros(8))
+
+
+def test_cmaes_restarts_instead_of_crashing_when_its_state_degenerates():
+    from tasks.coco import bbob_task
+
+    task = bbob_task(13, 1, 2)          # sharp ridge: sigma underflows to NaN around generation 70
+    opt = make_optimizer("cmaes", 2, 20, 100, bounds=task.bounds, seed=1)
+    while not opt.done:
+        x = opt.ask()
+        assert bool(torch.isfinite(x).all())
+        opt.tell(task.evaluate(x))
+    assert opt.restarts >= 1 and opt.evaluations == 2000
+    assert float(task.regret(opt.best_x[None])[0]) < 1e-2
