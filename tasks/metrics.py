@@ -48,7 +48,7 @@ def entropy_bits(points: torch.Tensor, resolution: float = 10.0) -> float:
     cells = torch.round(points.double() * resolution).long()
     _, counts = torch.unique(cells, dim=0, return_counts=True)
     p = counts.double() / counts.sum()
-    return float(-(p * torch.log2(p)).sum())
+    return float(-(p * torch.log2(p)).sum()) + 0.0      # + 0.0 turns -0.0 into 0.0
 
 
 def count_peaks(population: torch.Tensor, regret: torch.Tensor, accuracy: float, radius: float,
