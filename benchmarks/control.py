@@ -54,7 +54,8 @@ def run_one(method: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     task = control_task(args.env, tuple(args.hidden), episodes=args.episodes, episode_seed=seed)
     test = control_task(args.env, tuple(args.hidden), episodes=args.test_episodes, episode_seed=10_000 + seed)
     name, options = METHODS[method]
-    opt = make_optimizer(name, task.dim, args.popsize, args.generations, center=0.0, scale=args.scale,
+    scale = args.scale if args.init == "unit" else args.scale * task.metadata["policy"].fan_in_scale()
+    opt = make_optimizer(name, task.dim, args.popsize, args.generations, center=0.0, scale=scale,
                          seed=seed, **options)
     curve: dict[str, list[float]] = {"best": [], "mean": [], "median": [], "test_top": []}
     solved_at = None
@@ -88,7 +89,9 @@ def run_one(method: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
 def summarise(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """The markdown table of the runs, one row per method."""
     budget = args.popsize * args.generations * args.episodes
-    lines = [f"{CONTROL_ENVS[args.env].env_id}, MLP {args.hidden} ({runs[0]['dim']} parameters), popsize "
+    spread = f"{args.scale:g}" if args.init == "unit" else f"{args.scale:g} / sqrt(fan_in)"
+    lines = [f"{CONTROL_ENVS[args.env].env_id}, MLP {args.hidden} ({runs[0]['dim']} parameters), initial weight "
+             f"spread {spread}, popsize "
              f"{args.popsize}, {args.generations} generations, {args.episodes} episodes per member = {budget} training "
              f"episodes per run, seeds {args.seeds}; the best member of a generation is tested on "
              f"{args.test_episodes} held-out episodes", "",
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--methods", nargs="+", choices=list(METHODS), default=["latent", "diffevo", "sepcmaes", "openes"])
     p.add_argument("--episodes", type=int, default=3, help="training episodes per member (default 3)")
     p.add_argument("--scale", type=float, default=1.0, help="initial spread of the weights (default 1)")
+    p.add_argument("--init", choices=("unit", "fan-in"), default="unit",
+                   help="spread per weight: --scale (unit) or --scale / sqrt(fan_in) of its layer (fan-in)")
     p.add_argument("--test-episodes", type=int, default=100)
     p.add_argument("--out", default=None, help="write <out>.json and <out>.md")
     p.add_argument("--from-json", default=None, help="only rebuild <out>.md from the runs saved in this JSON file")

@@ -43,6 +43,16 @@ class MLPPolicy:
         """Genome length: sum over layers of out * in + out."""
         return sum(o * i + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
 
+    def fan_in_scale(self, gain: float = 1.0) -> torch.Tensor:
+        """Per-parameter spread (num_params,) float64: ``gain / sqrt(fan_in)`` for every weight and bias of a layer.
+
+        The scale of PyTorch's default Linear initialisation; pass it as ``DiffEvo(..., center=0, scale=...)`` so
+        a wide layer's pre-activations start O(1) instead of saturating (useful from ~100 hidden units on).
+        """
+        parts = [torch.full((o * i + o,), gain / i ** 0.5, dtype=torch.float64)
+                 for i, o in zip(self.sizes[:-1], self.sizes[1:])]
+        return torch.cat(parts)
+
     def _check(self, genomes: torch.Tensor) -> torch.Tensor:
         genomes = torch.as_tensor(genomes)
         if genomes.ndim != 2 or genomes.shape[1] != self.num_params:

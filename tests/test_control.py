@@ -139,3 +139,13 @@ def test_latent_diffevo_improves_a_1282_parameter_cartpole_policy():
     final = opt.result.fitness
     assert float(final.mean()) > 3 * float(first.mean())
     assert float(final.mean()) > 100
+
+
+def test_fan_in_scale_matches_each_layer():
+    policy = MLPPolicy((4, 128, 2))
+    s = policy.fan_in_scale(gain=2.0)
+    assert s.shape == (policy.num_params,)
+    w1, b1 = policy.unflatten(s[None])[0]
+    w2, b2 = policy.unflatten(s[None])[1]
+    assert torch.all(w1 == 1.0) and torch.all(b1 == 1.0)                      # 2 / sqrt(4)
+    assert torch.allclose(w2, torch.full_like(w2, 2 / 128 ** 0.5)) and torch.allclose(b2, torch.full_like(b2, 2 / 128 ** 0.5))
