@@ -85,7 +85,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Compare optimizers on a suite; the runners live in tasks.bench / tasks.bench_bbob."""
     def ints(text: str | None) -> list[int] | None:
-        return None if text is None else [int(v) for v in text.split(",") if v.strip()]
+        if text is None:
+            return None
+        try:
+            return [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"expected comma-separated integers such as 2,5,10, got {text!r}") from None
 
     if args.suite == "bbob":
         from tasks.bench_bbob import run_bbob
@@ -127,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="paper2d", help="paper2d, multimodal, cec2013 or bbob (default paper2d)")
     p.add_argument("--methods", default="diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random",
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random")
-    p.add_argument("--seeds", type=int, default=10, help="runs per task and method, seeds 0..N-1 (default 10)")
+    p.add_argument("--seeds", type=int, default=10, help="runs per task and method, seeds 0..N-1 (default 10; bbob uses --instances)")
     p.add_argument("--tasks", default=None, help="comma-separated subset of the suite's tasks")
     p.add_argument("--popsize", type=int, default=None, help="population per generation (default: the suite's)")
     p.add_argument("--generations", type=int, default=None, help="generations per run (default: the suite's)")

@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .bench import parse_methods, write_results
-from .coco import BBOB_FUNCTIONS, observed_problems, rowwise
+from .coco import BBOB_FUNCTIONS, check_bbob, observed_problems, rowwise
 from .report import mean_std
 
 TARGETS = (1e-1, 1e-3, 1e-8)
@@ -38,6 +38,10 @@ def run_bbob(methods: str | Sequence[str], *, dims: Sequence[int] = (2, 5, 10),
     methods = parse_methods(methods)
     if budget < 1 or popsize_per_dim < 1:
         raise ValueError(f"budget and popsize_per_dim must be >= 1, got {budget} and {popsize_per_dim}")
+    for f in functions:
+        for d in dims:
+            for i in instances:
+                check_bbob(f, i, d)
     out = Path(output).resolve()
     records: list[dict[str, Any]] = []
     total = len(methods) * len(functions) * len(dims) * len(instances)

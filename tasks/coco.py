@@ -22,7 +22,8 @@ BBOB_FUNCTIONS = range(1, 25)
 BBOB_DIMS = (2, 3, 5, 10, 20, 40)
 
 
-def _check(function: int, instance: int, dim: int) -> None:
+def check_bbob(function: int, instance: int, dim: int) -> None:
+    """Raise a ValueError naming the valid range when (function, instance, dim) is not a BBOB problem."""
     if function not in BBOB_FUNCTIONS:
         raise ValueError(f"BBOB functions are numbered 1..24, got {function}")
     if not 1 <= instance <= 15:
@@ -39,7 +40,7 @@ def rowwise(fn, x: torch.Tensor) -> torch.Tensor:
 
 def bbob_task(function: int, instance: int = 1, dim: int = 2) -> Task:
     """BBOB function ``function`` (1..24), instance ``instance``, in ``dim`` dimensions (minimise, [-5, 5]^dim)."""
-    _check(function, instance, dim)
+    check_bbob(function, instance, dim)
     import cocoex
 
     bare = cocoex.BareProblem("bbob", function, dim, instance)
@@ -80,7 +81,7 @@ def observed_problems(output: str | os.PathLike, algorithm: str, functions: Sequ
     for f in functions:
         for d in dims:
             for i in instances:
-                _check(f, i, d)
+                check_bbob(f, i, d)
     import cocoex
 
     output = Path(output).resolve()
