@@ -207,8 +207,8 @@ class DiffEvo:
                 raise ValueError("projection and projection_seed only apply in latent mode; pass latent_dim too")
             return None
         if projection == "random" and projection_seed is None:
-            if isinstance(seed, int) and not isinstance(seed, bool):
-                projection_seed = seed
+            if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+                projection_seed = int(seed)
             else:   # drawn after the initial population, so it never changes the population itself
                 projection_seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.generator,
                                                     device=self.device))
