@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tasks.baselines import make_optimizer  # noqa: E402
 from tasks.control import CONTROL_ENVS, control_task  # noqa: E402
+from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     # name -> (make_optimizer method, options); DiffEvo uses the paper's fitness weight exp(R / T), T = 1
@@ -149,10 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(table)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps({"argv": sys.argv, "runs": runs}, indent=1))
-        out.with_suffix(".md").write_text(f"Command: python {' '.join(sys.argv)}\n\n{table}\n")
+        save_results(args.out, runs, table)
 
 
 if __name__ == "__main__":

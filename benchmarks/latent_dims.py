@@ -18,7 +18,6 @@ Runs single-threaded (``torch.set_num_threads(1)``) to leave the other core of t
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from diffevo import DiffEvo  # noqa: E402
 from tasks import get_task  # noqa: E402
+from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 KERNELS: dict[str, dict[str, Any]] = {
     "full": {},
@@ -123,13 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(md)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps({"argv": sys.argv, "runs": runs}, indent=1))
-        head = (f"Command: python {' '.join(sys.argv)}\n\nRemaining regret (best found / best of the first "
-                f"generation; lower is better), mean [min-max] over seeds {args.seeds}; popsize {args.popsize}, "
-                f"{args.steps} steps.\n\n")
-        out.with_suffix(".md").write_text(head + md + "\n")
+        head = (f"Remaining regret (best found / best of the first generation; lower is better), mean [min-max] "
+                f"over seeds {args.seeds}; popsize {args.popsize}, {args.steps} steps.\n\n")
+        out = save_results(args.out, runs, head + md)
         plot(runs, args.tasks, args.dims, args.kernels, out.with_suffix(".png"))
 
 

@@ -7,8 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from .fitness_maps import MAP_NAMES
 from .run import optimize
 from .schedules import SCHEDULES

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from .bench import parse_methods, write_results

@@ -78,7 +78,7 @@ def _shubert_extrema() -> tuple[list[float], list[float]]:
 
 
 def shubert(dim: int | None = None) -> Task:
-    d = _dim("shubert", dim, 2, fixed=True)
+    _dim("shubert", dim, 2, fixed=True)
     hi, lo = _shubert_extrema()
     optima = torch.tensor([p for a, b in itertools.product(hi, lo) for p in ((a, b), (b, a))], dtype=torch.float64)
     value = float(L.shubert(optima[:1])[0])

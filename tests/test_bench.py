@@ -4,7 +4,6 @@ import csv
 import json
 
 import pytest
-import torch
 
 from diffevo.cli import main
 from tasks import get_task

@@ -170,3 +170,12 @@ def test_cli_runs_latent_mode_and_reports_bad_latent_dim(capsys):
     assert "latent_dim must be at most dim=200" in capsys.readouterr().err
     assert main(args + ["--projection", "pca"]) == 2
     assert "--projection needs --latent-dim" in capsys.readouterr().err
+
+
+def test_latent_package_exposes_the_projections():
+    import latent
+    from diffevo import projection
+
+    assert latent.RandomProjection is projection.RandomProjection
+    p = latent.make_projection("random", 50, 3, 16, 0)
+    assert p(torch.randn(16, 50)).shape == (16, 3)

@@ -1,6 +1,5 @@
 """Every task's known optimum: the objective there equals optimum_value, and nothing in the box beats it."""
 
-import numpy as np
 import pytest
 import torch
 

@@ -1,0 +1,16 @@
+"""Writing a benchmark's results next to the command that produced them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def save_results(out: str | Path, runs: list[dict], markdown: str) -> Path:
+    """Write ``<out>.json`` (argv and per-run records) and ``<out>.md`` (the command, then ``markdown``)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps({"argv": sys.argv, "runs": runs}, indent=1))
+    out.with_suffix(".md").write_text(f"Command: python {' '.join(sys.argv)}\n\n{markdown}\n")
+    return out
