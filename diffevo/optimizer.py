@@ -114,7 +114,7 @@ class DiffEvo:
         self._y = torch.randn(self.popsize, self.dim, generator=self.generator, device=self.device,
                               dtype=self.dtype)
         self.projection = self._build_projection(latent_dim, projection, projection_seed, seed)
-        self._asked = False
+        self._asked_x: torch.Tensor | None = None   # this generation's points, once ask() mapped them
         self._best_x: torch.Tensor | None = None
         self._best_score = -float("inf")      # fitness oriented so that higher is better
         self._best_fitness = float("nan")
@@ -145,24 +145,25 @@ class DiffEvo:
         if self.done:
             raise RuntimeError(f"the run is finished after {self.generation} generations; read .result "
                                "or create a new DiffEvo")
-        self._asked = True
-        return self.domain.to_domain(self._y)
+        if self._asked_x is None:
+            self._asked_x = self.domain.to_domain(self._y)
+        return self._asked_x.clone()
 
     def tell(self, fitness: Any) -> None:
         """Report fitness (popsize,) of the population from :meth:`ask` and take one denoising step."""
         if self.done:
             raise RuntimeError("the run is finished; tell() has nothing left to update")
-        if not self._asked:
+        if self._asked_x is None:
             raise RuntimeError("call ask() before tell(): fitness must belong to the population ask() returned")
         f, finite = as_fitness(fitness, self.popsize, self.nonfinite)
-        x = self.domain.to_domain(self._y)
+        x = self._asked_x
         score = f if self.maximize else -f
         score = torch.where(finite, score, torch.full_like(score, -float("inf")))
         self._record(x, f, score)
         if self.generation < self.steps:
             self._denoise(score, finite)
         self.generation += 1
-        self._asked = False
+        self._asked_x = None
 
     def _record(self, x: torch.Tensor, f: torch.Tensor, score: torch.Tensor) -> None:
         i = int(torch.argmax(score))
@@ -295,7 +296,7 @@ class DiffEvo:
         self._trace_x, self._trace_f = list(state["trace_x"]), list(state["trace_f"])
         if self.projection is not None:
             self.projection.load_state_dict(state["projection"])
-        self._asked = False
+        self._asked_x = None
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any], device: str | torch.device | None = None,
