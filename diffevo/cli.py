@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import cli_args as A
 from .fitness_maps import MAP_NAMES
 from .run import optimize
 from .schedules import SCHEDULES
@@ -14,15 +15,15 @@ from .schedules import SCHEDULES
 
 def add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
     """The DiffEvo settings shared by subcommands."""
-    p.add_argument("--popsize", type=int, default=512, help="members per generation (default 512)")
-    p.add_argument("--steps", type=int, default=25, help="denoising steps (default 25)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--popsize", type=A.positive_int, default=512, help="members per generation (default 512)")
+    p.add_argument("--steps", type=A.positive_int, default=25, help="denoising steps (default 25)")
+    p.add_argument("--seed", type=A.nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--fitness-map", choices=MAP_NAMES, default="rank", help="fitness-to-weight map (default rank)")
-    p.add_argument("--temperature", type=float, default=None, help="temperature of the energy/rank map")
-    p.add_argument("--noise", type=float, default=1.0, help="DDIM eta (default 1.0)")
+    p.add_argument("--temperature", type=A.positive_float, default=None, help="temperature of the energy/rank map")
+    p.add_argument("--noise", type=A.nonnegative_float, default=1.0, help="DDIM eta (default 1.0)")
     p.add_argument("--schedule", choices=sorted(SCHEDULES), default="cosine", help="alpha schedule (default cosine)")
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--latent-dim", type=int, default=None,
+    p.add_argument("--device", type=A.device, default="cpu", help="torch device (default cpu)")
+    p.add_argument("--latent-dim", type=A.positive_int, default=None,
                    help="latent Diffusion Evolution: kernel distances on this many projected coordinates "
                         "(default: full-space kernel); helps from hundreds of dimensions on")
     p.add_argument("--projection", choices=("random", "pca"), default="random",
@@ -38,12 +39,19 @@ def latent_options(args: argparse.Namespace) -> dict:
     return {"latent_dim": args.latent_dim, "projection": args.projection}
 
 
+def _figure_path(text: str) -> Path | str | None:
+    """--output: 'none' (no figure), 'default' (<task>.png, checked once the task is known) or a writable path."""
+    return None if text == "none" else text if text == "default" else A.writable_file(text)
+
+
 def cmd_optimize(args: argparse.Namespace) -> int:
     from tasks import count_optima_found, get_task, optimum_shares
 
     from .plotting import plot_trajectories
 
     task = get_task(args.task, args.dim)
+    if args.output == "default":
+        args.output = A.writable_file(f"{task.name}.png")
     start = time.perf_counter()
     result = optimize(task.evaluate, task.dim, popsize=args.popsize, steps=args.steps, bounds=task.bounds,
                       seed=args.seed, fitness_map=args.fitness_map, temperature=args.temperature,
@@ -62,8 +70,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         shares = optimum_shares(result.population, task.optima, args.radius)
         print(f"  optima found: {found} of {len(task.optima)} known (a final member within {args.radius}); "
               f"share of the final population at each: {', '.join(f'{s:.0%}' for s in shares.tolist())}")
-    if result.trace_population is not None and args.output != "none":
-        out = Path(args.output or f"{task.name}.png")
+    if result.trace_population is not None and args.output is not None:
+        out = args.output
         plot_trajectories(result.trace_population, out, fitness_fn=task.evaluate, bounds=task.bounds,
                           optima=task.optima, title=f"Diffusion Evolution on {task.name}")
         print(f"  trajectory figure: {out}")
@@ -82,20 +90,15 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Compare optimizers on a suite; the runners live in tasks.bench / tasks.bench_bbob."""
-    def ints(text: str | None) -> list[int] | None:
-        if text is None:
-            return None
-        try:
-            return [int(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise ValueError(f"expected comma-separated integers such as 2,5,10, got {text!r}") from None
+    from tasks.bench import parse_methods
 
+    parse_methods(args.methods)
     if args.suite == "bbob":
         from tasks.bench_bbob import run_bbob
 
         out = Path(args.output or "benchmarks/results/bbob")
-        run_bbob(args.methods, dims=ints(args.dims) or (2, 5, 10), functions=ints(args.functions) or range(1, 25),
-                 instances=ints(args.instances) or (1, 2, 3), budget=args.budget, output=out,
+        run_bbob(args.methods, dims=args.dims or (2, 5, 10), functions=args.functions or range(1, 25),
+                 instances=args.instances or (1, 2, 3), budget=args.budget, output=out,
                  progress=not args.quiet)
         print((out / "table.md").read_text())
         print(f"COCO data: {out / 'exdata'}/<method>  (post-process: python -m cocopp {out / 'exdata'}/*)")
@@ -103,8 +106,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from tasks.bench import run_suite
 
     out = Path(args.output or Path("benchmarks/results") / args.suite)
-    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
-    run_suite(args.suite, args.methods, args.seeds, output=out, tasks=tasks, popsize=args.popsize,
+    run_suite(args.suite, args.methods, args.seeds, output=out, tasks=args.tasks, popsize=args.popsize,
               generations=args.generations, progress=not args.quiet)
     print((out / "table.md").read_text())
     print(f"results: {out}/results.csv, results.json, table.md"
@@ -113,45 +115,63 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="diffevo", description="Diffusion Evolution: denoising as the optimizer")
+    parser = A.Parser(prog="diffevo", description="Diffusion Evolution: denoising as the optimizer")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("optimize", help="run Diffusion Evolution on a built-in task and plot the run")
     p.add_argument("--task", default="two-peaks", help="task name (see `diffevo tasks`; default two-peaks)")
-    p.add_argument("--dim", type=int, default=2, help="dimension for n-D tasks (default 2)")
+    p.add_argument("--dim", type=A.positive_int, default=2, help="dimension for n-D tasks (default 2)")
     add_optimizer_arguments(p)
-    p.add_argument("--radius", type=float, default=0.1, help="distance that counts as reaching an optimum")
-    p.add_argument("--output", default=None, help="trajectory PNG path (default <task>.png; 'none' to skip)")
-    p.add_argument("--checkpoint", default=None, help="checkpoint file: written every generation, resumed if present")
+    p.add_argument("--radius", type=A.positive_float, default=0.1, help="distance that counts as reaching an optimum")
+    p.add_argument("--output", type=_figure_path, default="default",
+                   help="trajectory PNG path (default <task>.png; 'none' to skip)")
+    p.add_argument("--checkpoint", type=A.writable_file, default=None,
+                   help="checkpoint file: written every generation, resumed if present")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_optimize)
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.set_defaults(func=cmd_tasks)
     p = sub.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
-    p.add_argument("--suite", default="paper2d", help="paper2d, multimodal, cec2013 or bbob (default paper2d)")
+    p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob"),
+                   help="paper2d, multimodal, cec2013 or bbob (default paper2d)")
     p.add_argument("--methods", default="diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random",
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random")
-    p.add_argument("--seeds", type=int, default=10, help="runs per task and method, seeds 0..N-1 (default 10; bbob uses --instances)")
-    p.add_argument("--tasks", default=None, help="comma-separated subset of the suite's tasks")
-    p.add_argument("--popsize", type=int, default=None, help="population per generation (default: the suite's)")
-    p.add_argument("--generations", type=int, default=None, help="generations per run (default: the suite's)")
-    p.add_argument("--dims", default=None, help="bbob: comma-separated dimensions (default 2,5,10)")
-    p.add_argument("--functions", default=None, help="bbob: comma-separated function numbers (default 1..24)")
-    p.add_argument("--instances", default=None, help="bbob: comma-separated instances = seeds (default 1,2,3)")
-    p.add_argument("--budget", type=int, default=1000, help="bbob: evaluations per run / dimension (default 1000)")
-    p.add_argument("--output", default=None, help="results folder (default benchmarks/results/<suite>)")
+    p.add_argument("--seeds", type=A.positive_int, default=10, help="runs per task and method, seeds 0..N-1 (default 10; bbob uses --instances)")
+    p.add_argument("--tasks", type=A.name_list, default=None, help="comma-separated subset of the suite's tasks")
+    p.add_argument("--popsize", type=A.positive_int, default=None,
+                   help="population per generation (default: the suite's)")
+    p.add_argument("--generations", type=A.positive_int, default=None,
+                   help="generations per run (default: the suite's)")
+    p.add_argument("--dims", type=A.positive_int_list, default=None,
+                   help="bbob: comma-separated dimensions (default 2,5,10)")
+    p.add_argument("--functions", type=A.positive_int_list, default=None,
+                   help="bbob: comma-separated function numbers (default 1..24)")
+    p.add_argument("--instances", type=A.positive_int_list, default=None,
+                   help="bbob: comma-separated instances = seeds (default 1,2,3)")
+    p.add_argument("--budget", type=A.positive_int, default=1000,
+                   help="bbob: evaluations per run / dimension (default 1000)")
+    p.add_argument("--output", type=A.writable_folder, default=None,
+                   help="results folder (default benchmarks/results/<suite>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
+    from latent.cli import add_image_parser   # `diffevo image`; loads diffusers/open_clip only when it runs
+    add_image_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:          # --help, or a bad option already reported in one line
+        return int(exc.code or 0)
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:      # the reader went away (diffevo tasks | head): stop quietly
+        A.quiet_broken_pipe()
+        return 0
 
 
 if __name__ == "__main__":

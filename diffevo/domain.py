@@ -7,17 +7,17 @@ from typing import Any
 
 import torch
 
+from .validation import as_real_tensor, check_choice
+
 REPAIRS = ("clip", "none")
 
 
 def _as_vector(value: Any, dim: int, name: str) -> torch.Tensor:
-    t = torch.as_tensor(value, dtype=torch.float64)
+    t = as_real_tensor(value, name)
     if t.ndim == 0:
         t = t.expand(dim).clone()
     if t.shape != (dim,):
         raise ValueError(f"{name} must be a scalar or have shape ({dim},), got shape {tuple(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite, got {t.tolist()}")
     return t
 
 
@@ -78,7 +78,7 @@ class Domain:
 
 
 def _split_bounds(bounds: Any, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    b = torch.as_tensor(bounds, dtype=torch.float64)
+    b = as_real_tensor(bounds, "bounds")
     if b.shape == (2,):
         return _as_vector(b[0], dim, "lower bound"), _as_vector(b[1], dim, "upper bound")
     if b.shape == (dim, 2):
@@ -88,5 +88,4 @@ def _split_bounds(bounds: Any, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _check_repair(repair: str) -> None:
-    if repair not in REPAIRS:
-        raise ValueError(f"unknown repair {repair!r}; choose one of {list(REPAIRS)}")
+    check_choice(repair, "repair", REPAIRS)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .validation import check_choice, check_real
+
 
 def _require_non_negative(f: torch.Tensor, name: str) -> None:
     if f.numel() and float(f.min()) < 0:
@@ -75,15 +77,13 @@ class FitnessMap:
     exponent: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.name not in MAP_NAMES:
-            raise ValueError(f"unknown fitness_map {self.name!r}; choose one of {list(MAP_NAMES)}")
-        if self.temperature is not None and not (float(self.temperature) > 0):
-            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
-        if self.temperature is not None and self.name not in DEFAULT_TEMPERATURE:
-            raise ValueError(f"temperature has no effect with fitness_map={self.name!r}; "
-                             "it applies to 'energy' and 'rank'")
-        if not (float(self.exponent) > 0):
-            raise ValueError(f"exponent must be > 0, got {self.exponent!r}")
+        check_choice(self.name, "fitness_map", MAP_NAMES)
+        if self.temperature is not None:
+            check_real(self.temperature, "temperature", minimum=0.0, exclusive_minimum=True)
+            if self.name not in DEFAULT_TEMPERATURE:
+                raise ValueError(f"temperature has no effect with fitness_map={self.name!r}; "
+                                 "it applies to 'energy' and 'rank'")
+        check_real(self.exponent, "exponent", minimum=0.0, exclusive_minimum=True)
         if self.exponent != 1.0 and self.name != "power":
             raise ValueError(f"exponent only applies to fitness_map='power', not {self.name!r}")
 

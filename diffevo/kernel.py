@@ -52,6 +52,21 @@ def symmetric_gram(c: torch.Tensor, panels: int = 8) -> torch.Tensor:
     return gram
 
 
+def shift_log_weights(log_w: torch.Tensor) -> torch.Tensor:
+    """Log weights (n,) shifted so the largest is 0: safe to cast to float32 whatever their magnitude.
+
+    NaN counts as no weight (-inf); if some are +inf, those share all the weight; if none is
+    finite (no member carries information), all get equal weight.
+    """
+    log_w = torch.where(torch.isnan(log_w), -float("inf"), log_w)
+    top = log_w.max()
+    if bool(top == float("inf")):
+        return torch.where(log_w == float("inf"), 0.0, -float("inf")).to(log_w.dtype)
+    if bool(top == -float("inf")):
+        return torch.zeros_like(log_w)
+    return log_w - top
+
+
 def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: float,
                 keys: torch.Tensor | None = None,
                 max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS) -> torch.Tensor:
@@ -63,7 +78,8 @@ def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: floa
     keys: (n, k) coordinates for kernel distances (default: ``population``);
     returns x0: (n, d), same device and dtype as ``population``.
 
-    If every log weight is -inf (no member carries information), fitness is ignored and the
+    Log weights are shifted in float64 first (:func:`shift_log_weights`), so any magnitude is safe;
+    if every log weight is -inf (no member carries information), fitness is ignored and the
     estimate uses the kernel alone instead of producing NaN. At most ``max_chunk_elements``
     kernel entries exist at once; when the whole (n, n) kernel fits, its symmetry is used.
     """
@@ -78,9 +94,7 @@ def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: floa
     out_dtype = population.dtype
     work_dtype = torch.promote_types(out_dtype, torch.float32)  # never form the kernel in half precision
     values = population.to(work_dtype)
-    log_w = log_weights.to(device=values.device, dtype=work_dtype)
-    if not bool(torch.isfinite(log_w).any()):
-        log_w = torch.zeros_like(log_w)
+    log_w = shift_log_weights(log_weights.to(device=values.device, dtype=torch.float64)).to(work_dtype)
     c, bias, scale = kernel_logit_terms(keys.to(work_dtype), alpha)
     col_bias = bias + log_w                                            # (n,)
     out = torch.empty_like(values)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from .checkpoint import CheckpointError
 from .ddim import ddim_step
 from .domain import Domain
 from .fitness_maps import FitnessMap
@@ -14,11 +16,16 @@ from .kernel import DEFAULT_MAX_CHUNK_ELEMENTS, estimate_x0
 from .projection import PROJECTIONS, Projection, make_projection
 from .result import Result
 from .schedules import alpha_schedule
-from .validation import as_fitness, check_nonfinite_policy, check_positive_int
+from .validation import (as_fitness, check_bool, check_choice, check_device, check_nonfinite_policy,
+                         check_positive_int, check_real, check_seed)
 
 STATE_FORMAT = "diffevo.DiffEvo/1"
 MAX_POPSIZE = 2 ** 20
 MAX_DIM = 2 ** 26
+MAX_NOISE = 100.0
+"""Largest DDIM eta accepted: beyond it the fresh noise alone would swamp any float32 population."""
+DOMAIN_REACH = 16.0
+"""The domain must map diffusion coordinates up to this many standard deviations to finite values."""
 HISTORY_KEYS = ("best", "mean", "best_so_far", "alpha", "evaluations")
 
 
@@ -33,7 +40,7 @@ def make_generator(seed: int | torch.Generator | None, device: torch.device) -> 
     if seed is None:
         gen.seed()
     else:
-        gen.manual_seed(check_positive_int(seed, "seed", minimum=0))
+        gen.manual_seed(check_seed(seed))
     return gen
 
 
@@ -96,17 +103,19 @@ class DiffEvo:
         self.alphas = alpha_schedule(schedule, self.steps, self.num_train_timesteps)
         self.schedule = schedule if isinstance(schedule, str) else self.alphas.tolist()
         self.fitness_map = _build_fitness_map(fitness_map, temperature, exponent)
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
-            raise ValueError(f"noise (DDIM eta) must be a finite number >= 0, got {noise!r}")
-        self.noise = float(noise)
+        self.noise = check_real(noise, "noise (DDIM eta)", minimum=0.0, maximum=MAX_NOISE)
         self.maximize = _direction(maximize, minimize)
         self.nonfinite = check_nonfinite_policy(nonfinite)
         self.domain = Domain.build(self.dim, bounds, center, scale, repair)
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.device = check_device(device)
         if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
             raise TypeError(f"dtype must be a floating torch dtype, got {dtype}")
         self.dtype = dtype
-        self.trace = bool(trace)
+        reach = (self.domain.center.abs() + DOMAIN_REACH * self.domain.scale).max()
+        if not float(reach) < torch.finfo(dtype).max:
+            raise ValueError(f"bounds/center/scale reach {float(reach):.3g}, beyond what dtype={dtype} holds "
+                             f"({torch.finfo(dtype).max:.3g}); rescale the problem or pass dtype=torch.float64")
+        self.trace = check_bool(trace, "trace")
         self.max_chunk_elements = check_positive_int(max_chunk_elements, "max_chunk_elements", 1)
         self.generator = make_generator(seed, self.device)
 
@@ -156,12 +165,12 @@ class DiffEvo:
         if self._asked_x is None:
             raise RuntimeError("call ask() before tell(): fitness must belong to the population ask() returned")
         f, finite = as_fitness(fitness, self.popsize, self.nonfinite)
-        x = self._asked_x
         score = f if self.maximize else -f
         score = torch.where(finite, score, torch.full_like(score, -float("inf")))
-        self._record(x, f, score)
+        log_g = self._log_weights(score, finite)     # may refuse the fitness: before anything is recorded
+        self._record(self._asked_x, f, score)
         if self.generation < self.steps:
-            self._denoise(score, finite)
+            self._denoise(log_g)
         self.generation += 1
         self._asked_x = None
 
@@ -183,10 +192,14 @@ class DiffEvo:
             self._trace_x.append(self._last_x)
             self._trace_f.append(self._last_fitness)
 
-    def _denoise(self, score: torch.Tensor, finite: torch.Tensor) -> None:
+    def _log_weights(self, score: torch.Tensor, finite: torch.Tensor) -> torch.Tensor:
+        """log g(score) (popsize,) float64; non-finite fitness gets -inf (no weight)."""
         log_g = torch.full_like(score, -float("inf"))
         if bool(finite.any()):
             log_g[finite] = self.fitness_map(score[finite])
+        return log_g
+
+    def _denoise(self, log_g: torch.Tensor) -> None:
         alpha, alpha_prev = float(self.alphas[self.generation]), float(self.alphas[self.generation + 1])
         x0 = estimate_x0(self._y, log_g.to(self.device), alpha, keys=self.kernel_keys(self._y),
                          max_chunk_elements=self.max_chunk_elements)
@@ -201,8 +214,7 @@ class DiffEvo:
 
     def _build_projection(self, latent_dim: int | None, projection: str, projection_seed: int | None,
                           seed: int | torch.Generator | None) -> Projection | None:
-        if projection not in PROJECTIONS:
-            raise ValueError(f"unknown projection {projection!r}; choose one of {list(PROJECTIONS)}")
+        check_choice(projection, "projection", PROJECTIONS)
         if latent_dim is None:
             if projection_seed is not None or projection != "random":
                 raise ValueError("projection and projection_seed only apply in latent mode; pass latent_dim too")
@@ -275,8 +287,7 @@ class DiffEvo:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a run saved by :meth:`state_dict`; the optimizer's config must match the saved one."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise ValueError(f"not a DiffEvo state dict (expected format {STATE_FORMAT!r})")
+        check_state_dict(state)
         saved, mine = state["config"], self.config()
         diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
         if diff:
@@ -301,7 +312,11 @@ class DiffEvo:
     @classmethod
     def from_state_dict(cls, state: dict[str, Any], device: str | torch.device | None = None,
                         dtype: torch.dtype = torch.float32) -> "DiffEvo":
-        """Rebuild an optimizer from a state dict alone (its saved config) and restore the run."""
+        """Rebuild an optimizer from a state dict alone (its saved config) and restore the run.
+
+        ``state`` is what :meth:`state_dict` returned or :func:`~diffevo.checkpoint.load_state` read.
+        """
+        check_state_dict(state)
         c = dict(state["config"])
         bounds = None if c["lower"] is None else np.stack([c["lower"], c["upper"]], axis=1)
         opt = cls(c["dim"], c["popsize"], c["steps"], bounds=bounds,
@@ -317,6 +332,33 @@ class DiffEvo:
         return opt
 
 
+STATE_KEYS = ("format", "config", "device_type", "generation", "population", "generator", "best_x", "best_score",
+              "best_fitness", "last_x", "last_fitness", "history", "trace_x", "trace_f", "projection")
+
+CONFIG_KEYS = ("dim", "popsize", "steps", "num_train_timesteps", "schedule", "fitness_map", "temperature", "exponent",
+               "noise", "maximize", "nonfinite", "center", "scale", "lower", "upper", "repair", "trace")
+
+
+def check_state_dict(state: Any) -> None:
+    """Refuse anything but a complete DiffEvo state dict with a :class:`CheckpointError` that says why."""
+    if isinstance(state, (str, os.PathLike)):
+        raise TypeError(f"expected a state dict, got the path {str(state)!r}; read it first: "
+                        "DiffEvo.from_state_dict(diffevo.load_state(path))")
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"not (or no longer) a DiffEvo state dict: expected format {STATE_FORMAT!r}, "
+                              f"found {found!r}")
+    missing = [k for k in STATE_KEYS if k not in state]
+    if not missing:
+        config, pop = state["config"], state["population"]
+        missing = [f"config[{k!r}]" for k in CONFIG_KEYS if not isinstance(config, dict) or k not in config]
+        if not missing and not (isinstance(pop, torch.Tensor) and pop.shape == (config["popsize"], config["dim"])):
+            missing = ["population of shape (popsize, dim)"]
+    if missing:
+        raise CheckpointError(f"incomplete DiffEvo state dict (missing or malformed: {', '.join(missing)}); "
+                              "it was not written by DiffEvo.state_dict()")
+
+
 def _build_fitness_map(fitness_map: str | FitnessMap, temperature: float | None,
                        exponent: float | None) -> FitnessMap:
     if isinstance(fitness_map, FitnessMap):
@@ -329,6 +371,10 @@ def _build_fitness_map(fitness_map: str | FitnessMap, temperature: float | None,
 
 
 def _direction(maximize: bool | None, minimize: bool | None) -> bool:
+    if maximize is not None:
+        check_bool(maximize, "maximize")
+    if minimize is not None:
+        check_bool(minimize, "minimize")
     if maximize is not None and minimize is not None and bool(maximize) == bool(minimize):
         raise ValueError(f"maximize={maximize} and minimize={minimize} contradict each other; pass one of them")
     if minimize is not None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import load_state, save_checkpoint
-from .optimizer import DiffEvo
+from .checkpoint import CheckpointError, load_state, save_checkpoint
+from .optimizer import STATE_FORMAT, DiffEvo
+from .validation import check_bool, check_positive_int, check_writable
 from .result import Result
 
 FitnessFn = Callable[[torch.Tensor], Any]
@@ -20,7 +23,22 @@ def evaluate(fitness_fn: FitnessFn, x: torch.Tensor, vectorized: bool = True) ->
     """Fitness of a population x: (n, dim); ``vectorized=False`` calls ``fitness_fn`` once per row."""
     if vectorized:
         return fitness_fn(x)
-    return torch.as_tensor([float(fitness_fn(row)) for row in x], dtype=torch.float64)
+    values = [fitness_fn(row) for row in x]
+    for i, value in enumerate(values):
+        if not _is_one_real_number(value):
+            raise TypeError(f"fitness_fn returned {value!r} for row {i}; with vectorized=False it must return "
+                            "one real number per row")
+    return torch.as_tensor([float(v) for v in values], dtype=torch.float64)
+
+
+def _is_one_real_number(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and value.dtype != torch.bool and not value.is_complex()
+    if isinstance(value, np.ndarray):
+        return value.size == 1 and value.dtype.kind in "iuf"
+    return isinstance(value, numbers.Real)
 
 
 def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int = 25,
@@ -35,9 +53,22 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
     checkpoint: a file path; the state is written there every ``checkpoint_every`` generations and,
     if the file exists when the call starts, the run resumes from it (same settings required).
     """
+    if not callable(fitness_fn):
+        raise TypeError(f"fitness_fn must be callable (x (popsize, dim) -> (popsize,)), got {type(fitness_fn).__name__}")
+    check_bool(vectorized, "vectorized")
+    check_bool(progress, "progress")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable(optimizer, fitness) or None, got {type(callback).__name__}")
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    if checkpoint is not None:
+        check_writable(checkpoint, "checkpoint")
     opt = DiffEvo(dim, popsize, steps, **options)
     if checkpoint is not None and Path(checkpoint).is_file():
-        opt.load_state_dict(load_state(checkpoint))
+        state = load_state(checkpoint, expected_format=STATE_FORMAT)
+        try:
+            opt.load_state_dict(state)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{checkpoint}: {exc}") from None
     bar = tqdm(total=opt.steps + 1, initial=opt.generation, disable=not progress, desc="diffevo",
                unit="gen", leave=False)
     try:

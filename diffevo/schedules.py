@@ -13,6 +13,8 @@ from typing import Callable, Sequence
 
 import torch
 
+from .validation import as_real_tensor
+
 ALPHA_MIN = 1e-6
 ALPHA_MAX = 1 - 1e-4
 """alpha_bar is clipped to [ALPHA_MIN, ALPHA_MAX] so both signal and kernel width stay positive."""
@@ -63,7 +65,7 @@ def alpha_schedule(schedule: str | Sequence[float], steps: int,
         t = ddim_timesteps(steps, num_train_timesteps).double() / num_train_timesteps
         alphas = SCHEDULES[schedule](t)
         return alphas.clamp(ALPHA_MIN, ALPHA_MAX)
-    alphas = torch.as_tensor(schedule, dtype=torch.float64).flatten()
+    alphas = as_real_tensor(schedule, "schedule").flatten()
     if alphas.numel() != steps + 1:
         raise ValueError(f"a custom schedule needs steps + 1 = {steps + 1} alpha_bar values, "
                          f"got {alphas.numel()}")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
+import os
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 NONFINITE_POLICIES = ("worst", "raise")
+SEED_MAX = 2 ** 64 - 1
+"""Largest seed torch.Generator.manual_seed accepts."""
 
 
 class NonFiniteFitnessWarning(RuntimeWarning):
@@ -24,6 +29,117 @@ def check_positive_int(value: Any, name: str, minimum: int = 1, maximum: int | N
         upper = f" and at most {maximum}" if maximum is not None else ""
         raise ValueError(f"{name} must be at least {minimum}{upper}, got {value}")
     return value
+
+
+def check_real(value: Any, name: str, *, minimum: float | None = None, exclusive_minimum: bool = False,
+               maximum: float | None = None, finite: bool = True) -> float:
+    """``value`` as a float (a real number, not a bool or string) within the limits, or an error naming ``name``.
+
+    minimum: lower limit (excluded when ``exclusive_minimum``); maximum: upper limit (included);
+    finite: refuse inf and NaN (NaN is refused always).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if np.isnan(v) or (finite and not np.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    if minimum is not None and (v <= minimum if exclusive_minimum else v < minimum):
+        raise ValueError(f"{name} must be {'>' if exclusive_minimum else '>='} {minimum:g}, got {v!r}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {v!r}")
+    return v
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is a bool (Python or numpy), else a TypeError naming ``name`` (no truthiness of strings)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else an error naming ``name`` and listing the choices."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {list(choices)}")
+    return value
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """An integer seed in [0, 2**64 - 1] (what ``torch.Generator.manual_seed`` takes)."""
+    return check_positive_int(seed, name, minimum=0, maximum=SEED_MAX)
+
+
+def check_device(device: Any, name: str = "device") -> torch.device:
+    """A ``torch.device`` from a string or device, refusing unknown device types with a clear message."""
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, torch.device):
+        return _check_available(device, name)
+    if not isinstance(device, str):
+        raise TypeError(f"{name} must be a string such as 'cpu' or 'cuda:0', or a torch.device; "
+                        f"got {type(device).__name__} {device!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"{name} {device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:1', 'mps', ...") from None
+    return _check_available(dev, name)
+
+
+def _check_available(dev: torch.device, name: str) -> torch.device:
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} {str(dev)!r}: CUDA is not available on this machine; use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"{name} {str(dev)!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} 'mps' is not available on this machine; use 'cpu'")
+    return dev
+
+
+def as_real_tensor(value: Any, name: str) -> torch.Tensor:
+    """``value`` (number, sequence, array, tensor) as a float64 CPU tensor of finite numbers, or an error naming it.
+
+    Catches what torch and numpy would report obscurely: strings, None, ragged nesting, bools, complex.
+    """
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+    else:
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be numbers in a regular (non-ragged) array, got {value!r}") from None
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must hold real numbers, got {value!r}")
+        t = torch.from_numpy(arr)
+    if t.dtype == torch.bool or t.is_complex() or not (t.is_floating_point() or t.dtype in _INT_DTYPES):
+        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    t = t.to(device="cpu", dtype=torch.float64)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite numbers, got {t.tolist()}")
+    return t
+
+
+def check_writable(path: Any, name: str) -> Path:
+    """``path`` as a Path to a file that can be created or replaced, checked before any work starts.
+
+    Refuses a directory, a parent that is a file, and a folder that cannot be created or written to.
+    """
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise TypeError(f"{name} must be a file path (str or os.PathLike), got {path!r}")
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{name} {str(p)!r} is a directory; give a file path")
+    folder = p.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{name} {str(p)!r} cannot be created: {str(existing)!r} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"{name} {str(p)!r} is not writable (no write permission in {str(existing)!r})")
+    return p
+
+
+_INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 def as_fitness(fitness: Any, popsize: int, nonfinite: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,6 +183,4 @@ def as_fitness(fitness: Any, popsize: int, nonfinite: str) -> tuple[torch.Tensor
 
 
 def check_nonfinite_policy(policy: str) -> str:
-    if policy not in NONFINITE_POLICIES:
-        raise ValueError(f"unknown nonfinite policy {policy!r}; choose one of {list(NONFINITE_POLICIES)}")
-    return policy
+    return check_choice(policy, "nonfinite policy", NONFINITE_POLICIES)

@@ -7,6 +7,8 @@ from typing import Callable
 
 import torch
 
+from diffevo.validation import as_real_tensor
+
 
 @dataclass(frozen=True)
 class Task:
@@ -42,14 +44,20 @@ class Task:
                              f"got {tuple(self.optima.shape)}")
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x)
+        if not isinstance(x, torch.Tensor):
+            x = as_real_tensor(x, "x")
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"task {self.name!r} takes x of shape (n, {self.dim}), got {tuple(x.shape)}")
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"task {self.name!r} takes real-valued x, got dtype {x.dtype}")
         return x if x.is_floating_point() else x.double()
 
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:
-        """Fitness, higher is better: x (n, dim) -> (n,)."""
-        y = self.objective(self._check(x))
+        """Fitness, higher is better: x (n, dim) -> (n,); an empty batch (0, dim) gives an empty result."""
+        x = self._check(x)
+        if x.shape[0] == 0:
+            return torch.empty(0, dtype=x.dtype, device=x.device)
+        y = self.objective(x)
         if self.fitness_transform is not None:
             return self.fitness_transform(y)
         return y if self.maximize else -y
@@ -82,7 +90,10 @@ class Task:
         """Distance in objective value to the known optimum value: x (n, dim) -> (n,) >= 0."""
         if self.optimum_value is None:
             raise ValueError(f"task {self.name!r} has no known optimum value")
-        y = self.objective(self._check(x))
+        x = self._check(x)
+        if x.shape[0] == 0:
+            return torch.empty(0, dtype=x.dtype, device=x.device)
+        y = self.objective(x)
         return (self.optimum_value - y) if self.maximize else (y - self.optimum_value)
 
 

@@ -20,6 +20,8 @@ from typing import Any, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from diffevo.validation import check_positive_int
+
 from .base import Task
 from .baselines import METHODS, make_optimizer
 from .metrics import ACCURACIES, count_optima_found, count_peaks, entropy_bits, top_k
@@ -134,12 +136,11 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
         raise ValueError(f"unknown suite {suite!r}; available: {', '.join(SUITES)}, bbob")
     spec = SUITES[suite]
     methods = parse_methods(methods)
-    if not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+    seeds = check_positive_int(seeds, "seeds")
+    popsize = spec.popsize if popsize is None else check_positive_int(popsize, "popsize", minimum=2)
+    generations = spec.generations if generations is None else check_positive_int(generations, "generations")
     names = list(tasks) if tasks else list(spec.tasks)
     task_objs = [get_task(n) for n in names]
-    popsize = popsize or spec.popsize
-    generations = generations or spec.generations
     out = Path(output or Path("benchmarks/results") / suite)
     out.mkdir(parents=True, exist_ok=True)
 

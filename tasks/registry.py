@@ -6,6 +6,8 @@ from typing import Callable
 
 import torch
 
+from diffevo.validation import check_positive_int
+
 from . import landscapes as L
 from .base import Task, box
 
@@ -79,9 +81,12 @@ def _register_suites() -> None:
 _register_suites()
 
 
+MAX_TASK_DIM = 2 ** 20
+
+
 def get_task(name: str, dim: int | None = None) -> Task:
     """The task called ``name`` in ``dim`` dimensions (None: its default, 2 for the n-D landscapes);
     raises with the list of names if unknown."""
-    if name not in TASKS:
+    if not isinstance(name, str) or name not in TASKS:
         raise ValueError(f"unknown task {name!r}; available: {', '.join(sorted(TASKS))}")
-    return TASKS[name]() if dim is None else TASKS[name](dim)
+    return TASKS[name]() if dim is None else TASKS[name](check_positive_int(dim, "dim", maximum=MAX_TASK_DIM))

@@ -128,13 +128,19 @@ def test_bad_input_messages():
 
 
 def test_cmaes_restarts_instead_of_crashing_when_its_state_degenerates():
-    from tasks.coco import bbob_task
+    """The degenerate state is provoked directly (a strategy whose covariance is NaN, as after sigma
+    underflows on a sharp ridge), so the test does not depend on when a cmaes/numpy version degenerates."""
+    import cmaes
 
-    task = bbob_task(13, 1, 2)          # sharp ridge: sigma underflows to NaN around generation 70
-    opt = make_optimizer("cmaes", 2, 20, 100, bounds=task.bounds, seed=1)
+    opt = make_optimizer("cmaes", 2, 20, 40, bounds=(-5, 5), seed=1)
+    for _ in range(10):
+        opt.tell(sphere(opt.ask()))
+    assert opt.restarts == 0
+    opt._es = cmaes.CMA(mean=np.zeros(2), sigma=0.5, cov=np.full((2, 2), np.nan), bounds=opt._box,
+                        seed=0, population_size=20)
     while not opt.done:
         x = opt.ask()
         assert bool(torch.isfinite(x).all())
-        opt.tell(task.evaluate(x))
-    assert opt.restarts >= 1 and opt.evaluations == 2000
-    assert float(task.regret(opt.best_x[None])[0]) < 1e-2
+        opt.tell(sphere(x))
+    assert opt.restarts == 1 and opt.evaluations == 800
+    assert float((opt.best_x - TARGET).norm()) < 1e-2

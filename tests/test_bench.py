@@ -87,7 +87,7 @@ def test_bbob_run_writes_coco_data_that_cocopp_accepts(tmp_path):
 
 def test_cli_bench_rejects_bad_bbob_selections_before_running(tmp_path, capsys):
     assert main(["bench", "--suite", "bbob", "--dims", "2,x", "--output", str(tmp_path)]) == 2
-    assert "comma-separated integers" in capsys.readouterr().err
+    assert "--dims: expected comma-separated positive integers" in capsys.readouterr().err
     assert main(["bench", "--suite", "bbob", "--dims", "4", "--methods", "random", "--quiet",
                  "--output", str(tmp_path)]) == 2
     assert "dimensions (2, 3, 5, 10, 20, 40), got 4" in capsys.readouterr().err

@@ -107,7 +107,7 @@ def test_resumed_latent_run_equals_uninterrupted_run(tmp_path, projection):
     for _ in range(3):
         first.tell(sphere_cost(first.ask()))
     torch.save(first.state_dict(), tmp_path / "ckpt.pt")
-    state = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    state = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     resumed = run(DiffEvo.from_state_dict(state), sphere_cost)
     assert resumed.config() == full.config()
     assert torch.equal(resumed.result.population, full.result.population)

@@ -69,7 +69,7 @@ def test_checkpoint_and_resume_equals_uninterrupted_run(stop_after):
     buf = io.BytesIO()
     torch.save(first.state_dict(), buf)
     buf.seek(0)
-    state = torch.load(buf, weights_only=False)
+    state = torch.load(buf, weights_only=True)
     del first
     resumed = DiffEvo(2, **{**kw, "seed": 999})  # the saved random stream replaces the new one
     resumed.load_state_dict(state)
@@ -88,7 +88,7 @@ def test_checkpoint_must_match_settings():
     b = DiffEvo(2, 32, 6, seed=0)
     with pytest.raises(ValueError, match="steps: saved 5 vs here 6"):
         b.load_state_dict(a.state_dict())
-    with pytest.raises(ValueError, match="not a DiffEvo state dict"):
+    with pytest.raises(ValueError, match=r"not \(or no longer\) a DiffEvo state dict"):
         b.load_state_dict({"population": torch.zeros(3)})
 
 
@@ -189,7 +189,7 @@ def test_call_order_errors():
     (dict(schedule="sigmoid"), ValueError, "unknown schedule 'sigmoid'"),
     (dict(fitness_map="boltzmann"), ValueError, "unknown fitness_map 'boltzmann'"),
     (dict(nonfinite="ignore"), ValueError, "unknown nonfinite policy 'ignore'"),
-    (dict(noise=-0.1), ValueError, "noise .* must be a finite number >= 0"),
+    (dict(noise=-0.1), ValueError, "noise .* must be >= 0"),
     (dict(noise=float("nan")), ValueError, "noise"),
     (dict(bounds=[[0, 1, 2]]), ValueError, "bounds must be"),
     (dict(bounds=(1, -1)), ValueError, "lower bound must be below"),
