@@ -26,6 +26,8 @@ TEXT_HIDDEN = 32
 TEXT_PROJECTION = 32
 TIME_EMBED_DIM = 8
 DEFAULT_IMAGE_SIZE = 32
+CONDITIONING_GAIN = {"conv_out": 20.0, "add_embedding": 8.0, "attn2.to_out": 8.0}
+"""Weight multipliers applied after the random initialisation (see :func:`tiny_sdxl_components`)."""
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -107,6 +109,14 @@ def tiny_sdxl_components(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) ->
             down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
             up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), sample_size=image_size,
         ).eval()
+        # At random initialisation the UNet's output barely depends on the text conditioning, so the images
+        # hardly change with the embeddings. Larger output, time-text and cross-attention output weights
+        # make the embeddings steer the tiny images ~15x more (still noise-like images, same code paths).
+        with torch.no_grad():
+            for name, param in unet.named_parameters():
+                for key, gain in CONDITIONING_GAIN.items():
+                    if name.startswith(key) or f".{key}." in name:
+                        param.mul_(gain)
     scheduler = EulerAncestralDiscreteScheduler(
         num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
         prediction_type="epsilon", timestep_spacing="trailing", steps_offset=1)

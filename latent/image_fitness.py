@@ -1,0 +1,239 @@
+"""Image fitness: genome batch -> images -> scores, as one callable ``x (popsize, dim) -> (popsize,)``.
+
+:class:`ImageFitness` joins a genome (:mod:`latent.genome`), an :class:`~latent.creator.ImageCreator` and an
+evaluator. It is the package's one fitness contract for images, so the optimizer — and later a worker pool —
+sees a plain callable. Expensive models load once, when the object is built; :class:`ImageRecipe` is the
+small picklable description from which one is built (``recipe.build()``), e.g. once per worker.
+
+Evaluators. ``evaluator(images (B, 3, H, W) in [0, 1], prompt) -> dict`` with at least ``"fitness"`` (B,)
+plus raw components (e.g. ``"aesthetic"``, ``"clip_score"``, ``"clip_cos"``) and optionally
+``"image_embeds"`` (B, E) L2-normalised CLIP image embeddings — the contract of
+``latent.evaluators.ImageEvaluator``. Any user callable ``images -> scores (B,)`` plugs in as well
+(:class:`CallableFitness`); it may also return such a dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import torch
+
+from .creator import DEFAULT_MODEL, ImageCreator, MissingWeightsError, check_model_available
+from .genome import (DEFAULT_POOLED_CLAMP, DEFAULT_POOLED_SCALE, DEFAULT_PROMPT_CLAMP, DEFAULT_PROMPT_SCALE,
+                     Genome, NoiseGenome, PromptGenome)
+
+GENOMES = ("prompt", "noise")
+FITNESS_NAMES = ("eigo", "aesthetic", "clip")
+DEFAULT_CLIP_MODEL = "ViT-L-14"
+DEFAULT_CLIP_PRETRAINED = "openai"
+
+
+class CallableFitness:
+    """A user function ``images (B, 3, H, W) in [0, 1] -> scores (B,)`` (or a dict) as an evaluator.
+
+    Picklable when ``fn`` is (a module-level function or a picklable object).
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"fitness must be a name {FITNESS_NAMES} or a callable images -> scores, got "
+                            f"{type(fn).__name__}")
+        self.fn = fn
+
+    def __call__(self, images: torch.Tensor, prompt: str) -> dict[str, torch.Tensor]:
+        out = self.fn(images)
+        return dict(out) if isinstance(out, dict) else {"fitness": torch.as_tensor(out)}
+
+    def __repr__(self) -> str:
+        return f"CallableFitness({getattr(self.fn, '__qualname__', type(self.fn).__name__)})"
+
+
+def as_evaluator(fitness: Any) -> Callable[[torch.Tensor, str], dict[str, torch.Tensor]]:
+    """An evaluator object from ``latent.evaluators`` as is; any other callable wrapped in :class:`CallableFitness`."""
+    try:
+        from .evaluators import ImageEvaluator   # the evaluator module (CLIP, aesthetic head)
+    except ImportError:   # not available: only user callables
+        ImageEvaluator = ()   # type: ignore[assignment]
+    if ImageEvaluator and isinstance(fitness, ImageEvaluator) or isinstance(fitness, CallableFitness):
+        return fitness
+    return CallableFitness(fitness)
+
+
+def _components(out: Any, n: int) -> dict[str, torch.Tensor]:
+    """Check an evaluator's output: a dict with "fitness" (n,), other entries detached on the CPU."""
+    if not isinstance(out, dict) or "fitness" not in out:
+        raise TypeError(f"the evaluator must return a dict with a 'fitness' entry, got {type(out).__name__}")
+    comps = {}
+    for key, value in out.items():
+        t = torch.as_tensor(value).detach().to("cpu")
+        if t.shape[:1] != (n,):
+            raise ValueError(f"evaluator output {key!r} must have {n} rows (one per image), got shape {tuple(t.shape)}")
+        comps[key] = t
+    if comps["fitness"].ndim != 1:
+        raise ValueError(f"evaluator 'fitness' must have shape ({n},), got {tuple(comps['fitness'].shape)}")
+    return comps
+
+
+class ImageFitness:
+    """Genome batch -> images -> fitness: ``fitness(x (popsize, dim)) -> (popsize,)`` float64.
+
+    Args:
+        creator: the :class:`ImageCreator`.
+        evaluator: ``evaluator(images, prompt) -> dict`` (see module doc) or a user callable ``images -> scores``.
+        genome: a :class:`PromptGenome` or :class:`NoiseGenome`.
+        prompt: the prompt (handed to the evaluator; for a NoiseGenome also the fixed conditioning).
+
+    After each call: ``last_images (popsize, 3, H, W)`` and ``last_components`` (evaluator output, on the CPU).
+    """
+
+    def __init__(self, creator: ImageCreator, evaluator: Any, genome: Genome, prompt: str) -> None:
+        if not isinstance(creator, ImageCreator):
+            raise TypeError(f"creator must be an ImageCreator, got {type(creator).__name__}")
+        if not isinstance(genome, (PromptGenome, NoiseGenome)):
+            raise TypeError(f"genome must be a PromptGenome or NoiseGenome, got {type(genome).__name__}")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
+        if isinstance(genome, NoiseGenome) and genome.shape != creator.latent_shape:
+            raise ValueError(f"the noise genome's latents {genome.shape} differ from the creator's {creator.latent_shape}")
+        self.creator, self.genome, self.prompt = creator, genome, prompt
+        self.evaluator = as_evaluator(evaluator)
+        self._cond = creator.encode(prompt) if isinstance(genome, NoiseGenome) else None
+        self.last_images: torch.Tensor | None = None
+        self.last_components: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def for_prompt(cls, creator: ImageCreator, evaluator: Any, prompt: str, genome: str = "prompt",
+                   **genome_options: float) -> "ImageFitness":
+        """Build the genome around ``prompt``'s own encoding (``genome='prompt'``) or the creator's latents."""
+        if genome == "prompt":
+            g: Genome = PromptGenome(*creator.encode(prompt), **genome_options)
+        elif genome == "noise":
+            if genome_options:
+                raise ValueError(f"options {sorted(genome_options)} apply to the prompt genome only")
+            g = NoiseGenome(*creator.latent_shape)
+        else:
+            raise ValueError(f"unknown genome {genome!r}; choose one of {list(GENOMES)}")
+        return cls(creator, evaluator, g, prompt)
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, dim) -> images (B, 3, H, W) float32 in [0, 1]."""
+        if isinstance(self.genome, NoiseGenome):
+            (latents,) = self.genome.to_tensors(x)
+            pe, pooled = self._cond
+            b = latents.shape[0]
+            return self.creator.generate(pe.expand(b, -1, -1), pooled.expand(b, -1), latents=latents)
+        return self.creator.generate(*self.genome.to_tensors(x))
+
+    def evaluate_images(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The evaluator's checked output for ``images``."""
+        return _components(self.evaluator(images, self.prompt), images.shape[0])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        images = self.images(x)
+        comps = self.evaluate_images(images)
+        self.last_images, self.last_components = images, comps
+        return comps["fitness"].to(torch.float64)
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """Everything needed to build an :class:`ImageFitness` (small and picklable; one per worker).
+
+    ``fitness`` is a name ('eigo', 'aesthetic', 'clip', built by ``latent.evaluators.load_evaluator``) or a
+    picklable user callable ``images -> scores``. ``clip_model`` / ``clip_pretrained`` / ``aesthetic_head``
+    choose the CLIP model for named fitness (a local checkpoint path works for ``clip_pretrained``).
+    """
+
+    prompt: str
+    model: str = DEFAULT_MODEL
+    fitness: Any = "eigo"
+    steps_per_image: int = 1
+    size: int | None = None
+    batch_size: int = 4
+    seed: int = 0
+    device: str | None = None
+    clip_model: str = DEFAULT_CLIP_MODEL
+    clip_pretrained: str = DEFAULT_CLIP_PRETRAINED
+    aesthetic_head: str | None = None
+    genome: str = "prompt"
+    prompt_scale: float = DEFAULT_PROMPT_SCALE
+    pooled_scale: float = DEFAULT_POOLED_SCALE
+    prompt_clamp: float = DEFAULT_PROMPT_CLAMP
+    pooled_clamp: float = DEFAULT_POOLED_CLAMP
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise ValueError(f"prompt must be a non-empty string, got {self.prompt!r}")
+        if isinstance(self.fitness, str):
+            if self.fitness not in FITNESS_NAMES:
+                raise ValueError(f"unknown fitness {self.fitness!r}; choose one of {list(FITNESS_NAMES)} or pass a callable")
+        elif not callable(self.fitness):
+            raise TypeError(f"fitness must be a name {FITNESS_NAMES} or a callable images -> scores, got "
+                            f"{type(self.fitness).__name__}")
+        if self.genome not in GENOMES:
+            raise ValueError(f"unknown genome {self.genome!r}; choose one of {list(GENOMES)}")
+
+    def genome_options(self) -> dict[str, float]:
+        if self.genome != "prompt":
+            return {}
+        return {"prompt_scale": self.prompt_scale, "pooled_scale": self.pooled_scale,
+                "prompt_clamp": self.prompt_clamp, "pooled_clamp": self.pooled_clamp}
+
+    def describe(self) -> dict[str, Any]:
+        """Plain (JSON- and checkpoint-safe) description; a callable fitness appears by its name."""
+        d = asdict(self)
+        if not isinstance(self.fitness, str):
+            d["fitness"] = f"callable:{getattr(self.fitness, '__module__', '?')}.{getattr(self.fitness, '__qualname__', type(self.fitness).__name__)}"
+        return d
+
+    def check_weights(self) -> None:
+        """Raise one :class:`MissingWeightsError` naming every model that cannot be loaded (loads nothing)."""
+        problems = []
+        p = check_model_available(self.model)
+        if p:
+            problems.append(p)
+        if isinstance(self.fitness, str):
+            try:
+                from .evaluators import check_clip_available   # provided by the evaluator module
+            except ImportError:
+                check_clip_available = None
+            if check_clip_available is not None:
+                p = check_clip_available(self.clip_model, self.clip_pretrained)
+                if p:
+                    problems.append(p)
+        if problems:
+            raise MissingWeightsError(problems)
+
+    def build_evaluator(self, device: str | torch.device | None = None) -> Any:
+        """The evaluator: a user callable wrapped, or ``latent.evaluators.load_evaluator`` for a named fitness.
+
+        ``aesthetic_head``: None = the shipped LAION head (768-d CLIP models); for ``fitness='clip'`` on a
+        model of another size no aesthetic head is used; ``'random'`` = a random head of the CLIP model's size
+        (tiny test models only); else a head file path.
+        """
+        if not isinstance(self.fitness, str):
+            return CallableFitness(self.fitness)
+        from .aesthetic import AestheticHead
+        from .clip_loading import clip_embed_dim
+        from .evaluators import load_evaluator
+
+        head: Any = self.aesthetic_head
+        embed_dim = clip_embed_dim(self.clip_model)
+        if head == "random":
+            if embed_dim is None:
+                raise ValueError(f"aesthetic_head='random' needs a CLIP model of known size, got {self.clip_model!r}")
+            head = AestheticHead.random(embed_dim)
+        elif head is None and self.fitness == "clip" and embed_dim not in (None, 768):
+            head = False
+        return load_evaluator(fitness=self.fitness, clip_model=self.clip_model, clip_pretrained=self.clip_pretrained,
+                              device=device, aesthetic_head=head)
+
+    def build(self, pipeline: Any = None) -> ImageFitness:
+        """Check the weights, load the models, encode the prompt: a ready :class:`ImageFitness`."""
+        if pipeline is None:
+            self.check_weights()
+        creator = ImageCreator(self.model, pipeline=pipeline, steps=self.steps_per_image, size=self.size,
+                               batch_size=self.batch_size, seed=self.seed, device=self.device)
+        evaluator = self.build_evaluator(creator.device)
+        return ImageFitness.for_prompt(creator, evaluator, self.prompt, self.genome, **self.genome_options())

@@ -1,0 +1,400 @@
+"""The image run: latent Diffusion Evolution over an image genome, the diverse set, the artefacts.
+
+:func:`run_image_evolution` drives the package's own :class:`diffevo.DiffEvo` (no second optimizer) over a
+:class:`~latent.image_fitness.ImageFitness`: the population lives around the prompt's own encoding
+(``center = genome.center``, ``scale = genome.scale``) and the kernel is measured in ``latent_dim`` random
+coordinates (Latent Diffusion Evolution; the genome has ~157k dimensions for SDXL). ``generations`` evaluated
+generations = ``generations - 1`` denoising steps, ``popsize * generations`` images (plus one baseline image:
+the prompt's plain image).
+
+The :class:`ImageRunResult` holds the best image and the *diverse set*: the final population grouped into
+distinct solutions (average-linkage clusters by cosine distance in CLIP-image space when the evaluator returns
+``image_embeds``, else in the genome's diffusion space), the best member of each, and the diversity figure —
+mean pairwise cosine distance of the final population (and of the diverse set) in the same space.
+
+Checkpoints (``checkpoint=PATH``) are written after every generation with
+:func:`diffevo.checkpoint.save_checkpoint` and hold only tensors, lists, dicts, numbers and strings (they load
+with ``weights_only=True``). A run killed at generation k and restarted with the same settings continues from
+k and ends with the same images and fitness as the uninterrupted run.
+
+Images in the result are ``uint8`` tensors (3, H, W), exactly what the PNGs hold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from diffevo import DiffEvo
+from diffevo.checkpoint import load_state, save_checkpoint
+from diffevo.result import Result
+from diffevo.validation import check_positive_int
+
+from .genome import NoiseGenome
+from .image_fitness import ImageFitness, ImageRecipe
+
+STATE_FORMAT = "latent.image_run/1"
+DEFAULT_POPSIZE = 16
+DEFAULT_GENERATIONS = 20
+DEFAULT_LATENT_DIM = 2
+CLUSTER_RADIUS = {"clip-image": 0.05, "genome": 0.2}
+"""Default cosine-distance radius of one distinct solution, per feature space."""
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [0, 1] -> uint8 (same shape), as saved to PNG."""
+    return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+
+
+@dataclass
+class Solution:
+    """One distinct solution of the final population: its best member and the cluster's size."""
+
+    x: torch.Tensor                 # (dim,) genome
+    image: torch.Tensor             # (3, H, W) uint8
+    fitness: float
+    members: int                    # final-population members in this cluster
+    components: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ImageRunResult:
+    """What :func:`run_image_evolution` returns (fitness higher is better).
+
+    best_image (3, H, W) uint8, best_fitness, best_x (dim,), best_components: the best image ever evaluated;
+    baseline_image / baseline_fitness / baseline_components: the prompt's plain image (the genome's centre);
+    diverse: distinct solutions of the final population, best first; diversity: mean pairwise cosine distance
+    of the final population in ``diversity_space`` ('clip-image' or 'genome'); diverse_set_diversity: the same
+    over the diverse set's members; generation_best: one uint8 image per generation; log: one dict per
+    generation (fitness, raw evaluator components, diversity, seconds); result: the optimizer's Result.
+    """
+
+    best_image: torch.Tensor
+    best_fitness: float
+    best_x: torch.Tensor
+    best_components: dict[str, float]
+    baseline_image: torch.Tensor
+    baseline_fitness: float
+    baseline_components: dict[str, float]
+    diverse: list[Solution]
+    diversity: float
+    diverse_set_diversity: float
+    diversity_space: str
+    generation_best: list[torch.Tensor]
+    log: list[dict[str, Any]]
+    result: Result
+    settings: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return (f"ImageRunResult(best_fitness={self.best_fitness:.4g}, baseline_fitness={self.baseline_fitness:.4g}, "
+                f"distinct solutions={len(self.diverse)}, diversity={self.diversity:.3f} ({self.diversity_space}), "
+                f"generations={len(self.log)})")
+
+
+# ----------------------------------------------------------------- features, diversity, clustering
+def solution_features(x: torch.Tensor, components: dict[str, torch.Tensor], center: torch.Tensor,
+                      scale: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """L2-normalised features (n, E) for diversity and clustering, and their space's name.
+
+    CLIP-image embeddings when the evaluator returned ``image_embeds``, else the genome's diffusion-space
+    coordinates ``(x - center) / scale``.
+    """
+    emb = components.get("image_embeds")
+    if emb is not None and emb.ndim == 2:
+        feats, space = emb.to(torch.float64), "clip-image"
+    else:
+        feats, space = ((x.to(torch.float64) - center.to(torch.float64)) / scale.to(torch.float64)), "genome"
+    return torch.nn.functional.normalize(feats, dim=1), space
+
+
+def mean_pairwise_cosine_distance(features: torch.Tensor) -> float:
+    """Mean of 1 - cos over all pairs i < j of L2-normalised rows (0 for fewer than two rows)."""
+    n = features.shape[0]
+    if n < 2:
+        return 0.0
+    cos = features @ features.T
+    iu = torch.triu_indices(n, n, 1)
+    return float((1 - cos[iu[0], iu[1]]).mean())
+
+
+def cluster_labels(features: torch.Tensor, radius: float) -> np.ndarray:
+    """Average-linkage clusters of L2-normalised rows cut at cosine distance ``radius``: labels (n,) from 0."""
+    n = features.shape[0]
+    if n < 2:
+        return np.zeros(n, dtype=int)
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    dist = (1 - features @ features.T).clamp_min(0).numpy()
+    np.fill_diagonal(dist, 0.0)
+    dist = (dist + dist.T) / 2
+    z = linkage(squareform(dist, checks=False), method="average")
+    return fcluster(z, t=radius, criterion="distance") - 1
+
+
+def _scalars(components: dict[str, torch.Tensor], i: int) -> dict[str, float]:
+    return {k: float(v[i]) for k, v in components.items() if v.ndim == 1}
+
+
+def _per_member(components: dict[str, torch.Tensor]) -> dict[str, list[float]]:
+    return {k: [float(a) for a in v.tolist()] for k, v in components.items() if v.ndim == 1}
+
+
+def diverse_set(x: torch.Tensor, fitness: torch.Tensor, images: torch.Tensor, components: dict[str, torch.Tensor],
+                features: torch.Tensor, radius: float) -> list[Solution]:
+    """The best member of every cluster of the final population, best first."""
+    labels = cluster_labels(features, radius)
+    f = torch.where(torch.isfinite(fitness), fitness, torch.full_like(fitness, -math.inf))
+    sols = []
+    for lab in np.unique(labels):
+        idx = torch.as_tensor(np.nonzero(labels == lab)[0])
+        best = int(idx[torch.argmax(f[idx])])
+        sols.append(Solution(x[best].clone(), images[best].clone(), float(fitness[best]), int(idx.numel()),
+                             _scalars(components, best)))
+    sols.sort(key=lambda s: -s.fitness if math.isfinite(s.fitness) else math.inf)
+    return sols
+
+
+# ----------------------------------------------------------------- the run
+class _RunState:
+    """The checkpointed state of an image run (plain tensors, lists, dicts, numbers, strings)."""
+
+    def __init__(self, settings: dict[str, Any], opt: DiffEvo) -> None:
+        self.settings, self.opt = settings, opt
+        self.log: list[dict[str, Any]] = []
+        self.generation_best: list[torch.Tensor] = []
+        self.best: dict[str, Any] = {"fitness": -math.inf, "x": None, "image": None, "components": {}}
+        self.baseline: dict[str, Any] = {}
+        self.last_images: torch.Tensor | None = None
+        self.last_components: dict[str, torch.Tensor] = {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"format": STATE_FORMAT, "settings": self.settings, "optimizer": self.opt.state_dict(),
+                "log": self.log, "generation_best": self.generation_best, "best": self.best,
+                "baseline": self.baseline, "last_images": self.last_images, "last_components": self.last_components}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ValueError(f"not an image-run checkpoint (expected format {STATE_FORMAT!r})")
+        saved, mine = state["settings"], self.settings
+        diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+        if diff:
+            details = ", ".join(f"{k}: saved {saved.get(k)!r} vs here {mine.get(k)!r}" for k in diff)
+            raise ValueError(f"the checkpoint belongs to a run with other settings ({details}); use the same "
+                             "settings or another --checkpoint path")
+        self.opt.load_state_dict(state["optimizer"])
+        self.log = list(state["log"])
+        self.generation_best = list(state["generation_best"])
+        self.best = dict(state["best"])
+        self.baseline = dict(state["baseline"])
+        self.last_images = state["last_images"]
+        self.last_components = dict(state["last_components"])
+
+
+def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any, cluster_radius: Any,
+                    checkpoint: Any, callback: Any) -> None:
+    check_positive_int(popsize, "popsize", 2)
+    check_positive_int(generations, "generations", 2)
+    if latent_dim is not None:
+        check_positive_int(latent_dim, "latent_dim", 1)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if cluster_radius is not None and (isinstance(cluster_radius, bool) or not isinstance(cluster_radius, (int, float))
+                                       or not 0 < cluster_radius <= 2):
+        raise ValueError(f"cluster_radius must be a cosine distance in (0, 2], got {cluster_radius!r}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a file path, got {type(checkpoint).__name__}")
+    if checkpoint is not None and Path(checkpoint).is_dir():
+        raise ValueError(f"checkpoint must be a file path, got the folder {checkpoint}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+
+
+def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = DEFAULT_POPSIZE,
+                        generations: int = DEFAULT_GENERATIONS, latent_dim: int | None = DEFAULT_LATENT_DIM,
+                        seed: int = 0, noise: float = 1.0, fitness_map: str = "rank",
+                        cluster_radius: float | None = None, checkpoint: str | os.PathLike | None = None,
+                        progress: bool = False,
+                        callback: Callable[[int, dict[str, Any]], bool | None] | None = None) -> ImageRunResult:
+    """Evolve images with Diffusion Evolution; returns the best image, the diverse set and the per-generation log.
+
+    Args:
+        fitness: a ready :class:`ImageFitness`, or an :class:`ImageRecipe` (weights are checked, then loaded).
+        popsize: images per generation (default 16).
+        generations: evaluated generations (default 20; ``generations - 1`` denoising steps).
+        latent_dim: kernel coordinates of Latent Diffusion Evolution (default 2; None = full-space kernel).
+        seed: the optimizer's seed (the images' noise is seeded by the creator's own seed).
+        noise, fitness_map: DiffEvo's DDIM eta and fitness-to-weight map.
+        cluster_radius: cosine distance within which final members count as one solution (default 0.05 in
+            CLIP-image space, 0.2 in genome space).
+        checkpoint: file written after every generation and resumed from when it exists.
+        progress: show a tqdm progress bar.
+        callback: ``callback(generation, log_entry)`` after each generation; returning True stops the run.
+    """
+    _check_settings(popsize, generations, latent_dim, noise, cluster_radius, checkpoint, callback)
+    check_positive_int(seed, "seed", 0)
+    if isinstance(fitness, ImageRecipe):
+        fitness = fitness.build()
+    if not isinstance(fitness, ImageFitness):
+        raise TypeError(f"fitness must be an ImageFitness or an ImageRecipe, got {type(fitness).__name__}")
+    genome = fitness.genome
+    opt = DiffEvo(genome.dim, popsize, generations - 1, center=genome.center, scale=genome.scale, seed=seed,
+                  noise=noise, fitness_map=fitness_map, latent_dim=latent_dim)
+    settings = {"prompt": fitness.prompt, "model": fitness.creator.model, "steps_per_image": fitness.creator.steps,
+                "size": fitness.creator.size, "image_seed": fitness.creator.seed, "genome": type(genome).__name__,
+                "dim": genome.dim, "popsize": popsize, "generations": generations, "latent_dim": latent_dim,
+                "seed": seed, "noise": float(noise), "fitness_map": fitness_map,
+                "evaluator": repr(fitness.evaluator)}
+    run = _RunState(settings, opt)
+    if checkpoint is not None and Path(checkpoint).is_file():
+        run.load_state_dict(load_state(checkpoint))
+    if not run.baseline:
+        base_x = (genome.from_tensors(fitness.creator.latents) if isinstance(genome, NoiseGenome)
+                  else genome.center[None])
+        base_img = fitness.images(base_x)
+        comps = fitness.evaluate_images(base_img)
+        run.baseline = {"image": to_uint8(base_img[0]), "fitness": float(comps["fitness"][0]),
+                        "components": _scalars(comps, 0)}
+
+    bar = tqdm(total=generations, initial=opt.generation, disable=not progress, desc="diffevo image", unit="gen")
+    try:
+        while not opt.done:
+            start = time.perf_counter()
+            alpha = opt.alpha
+            x = opt.ask()
+            f = fitness(x)
+            opt.tell(f)
+            comps, images = fitness.last_components, fitness.last_images
+            finite = torch.where(torch.isfinite(f), f, torch.full_like(f, -math.inf))
+            i = int(torch.argmax(finite))
+            feats, space = solution_features(x, comps, genome.center, genome.scale)
+            entry = {"generation": opt.generation - 1, "alpha": alpha, "best": float(f[i]),
+                     "mean": float(f[torch.isfinite(f)].mean()) if bool(torch.isfinite(f).any()) else float("nan"),
+                     "diversity": mean_pairwise_cosine_distance(feats), "diversity_space": space,
+                     "fitness": [float(v) for v in f.tolist()], "components": _per_member(comps),
+                     "seconds": time.perf_counter() - start}
+            if float(f[i]) > run.best["fitness"]:
+                run.best = {"fitness": float(f[i]), "x": x[i].detach().cpu().clone(),
+                            "image": to_uint8(images[i]), "components": _scalars(comps, i)}
+            entry["best_so_far"] = run.best["fitness"]
+            run.log.append(entry)
+            run.generation_best.append(to_uint8(images[i]))
+            run.last_images = to_uint8(images)
+            run.last_components = {k: v.detach().cpu() for k, v in comps.items()}
+            if checkpoint is not None:
+                save_checkpoint(run, checkpoint)
+            bar.update(1)
+            bar.set_postfix(best=f"{run.best['fitness']:.4g}", refresh=False)
+            if callback is not None and callback(entry["generation"], entry):
+                break
+    finally:
+        bar.close()
+    return _result(run, genome, cluster_radius)
+
+
+def _result(run: _RunState, genome: Any, cluster_radius: float | None) -> ImageRunResult:
+    res = run.opt.result
+    comps, images = run.last_components, run.last_images
+    feats, space = solution_features(res.population, comps, genome.center, genome.scale)
+    radius = CLUSTER_RADIUS[space] if cluster_radius is None else float(cluster_radius)
+    sols = diverse_set(res.population, res.fitness, images, comps, feats, radius)
+    sol_feats, _ = solution_features(torch.stack([s.x for s in sols]),
+                                     _select(comps, [s for s in sols], res.population), genome.center, genome.scale)
+    return ImageRunResult(
+        best_image=run.best["image"], best_fitness=run.best["fitness"], best_x=run.best["x"],
+        best_components=run.best["components"], baseline_image=run.baseline["image"],
+        baseline_fitness=run.baseline["fitness"], baseline_components=run.baseline["components"],
+        diverse=sols, diversity=mean_pairwise_cosine_distance(feats),
+        diverse_set_diversity=mean_pairwise_cosine_distance(sol_feats), diversity_space=space,
+        generation_best=list(run.generation_best), log=list(run.log), result=res,
+        settings={**run.settings, "cluster_radius": radius})
+
+
+def _select(comps: dict[str, torch.Tensor], sols: list[Solution], population: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The ``image_embeds`` rows of the diverse set's members (matched by genome), if present."""
+    emb = comps.get("image_embeds")
+    if emb is None:
+        return {}
+    rows = [int(torch.nonzero((population == s.x).all(dim=1))[0]) for s in sols]
+    return {"image_embeds": emb[rows]}
+
+
+# ----------------------------------------------------------------- artefacts
+def save_png(image: torch.Tensor, path: str | os.PathLike) -> None:
+    """Write a (3, H, W) uint8 or [0, 1] float image as PNG."""
+    from PIL import Image
+
+    img = image if image.dtype == torch.uint8 else to_uint8(image)
+    Image.fromarray(img.permute(1, 2, 0).numpy()).save(path)
+
+
+def image_grid(images: list[torch.Tensor], columns: int = 5, pad: int = 2) -> torch.Tensor:
+    """uint8 images (3, H, W) tiled row-major into one (3, H', W') uint8 image on a white background."""
+    if not images:
+        raise ValueError("image_grid needs at least one image")
+    h, w = images[0].shape[1:]
+    cols = min(columns, len(images))
+    rows = math.ceil(len(images) / cols)
+    grid = torch.full((3, rows * (h + pad) + pad, cols * (w + pad) + pad), 255, dtype=torch.uint8)
+    for k, img in enumerate(images):
+        r, c = divmod(k, cols)
+        grid[:, pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
+    return grid
+
+
+def plot_fitness_curve(run: ImageRunResult, path: str | os.PathLike) -> None:
+    """Best, mean and best-so-far fitness per generation, with the baseline image's fitness, to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gens = [e["generation"] for e in run.log]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(gens, [e["best"] for e in run.log], label="generation best")
+    ax.plot(gens, [e["mean"] for e in run.log], label="generation mean")
+    ax.plot(gens, [e["best_so_far"] for e in run.log], "--", label="best so far")
+    ax.axhline(run.baseline_fitness, color="grey", lw=1, ls=":", label="prompt's plain image")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness")
+    ax.set_title(f"Diffusion Evolution: {run.settings['prompt'][:60]}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_artifacts(run: ImageRunResult, out: str | os.PathLike) -> dict[str, Path]:
+    """Write best.png, baseline.png, diverse_XX.png, generations.png, fitness.png and log.json to ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"best": out / "best.png", "baseline": out / "baseline.png", "generations": out / "generations.png",
+             "fitness": out / "fitness.png", "log": out / "log.json"}
+    save_png(run.best_image, paths["best"])
+    save_png(run.baseline_image, paths["baseline"])
+    for k, sol in enumerate(run.diverse):
+        paths[f"diverse_{k:02d}"] = out / f"diverse_{k:02d}.png"
+        save_png(sol.image, paths[f"diverse_{k:02d}"])
+    save_png(image_grid(run.generation_best), paths["generations"])
+    plot_fitness_curve(run, paths["fitness"])
+    summary = {
+        "settings": run.settings,
+        "baseline": {"fitness": run.baseline_fitness, "components": run.baseline_components},
+        "best": {"fitness": run.best_fitness, "components": run.best_components},
+        "diversity": {"space": run.diversity_space, "final_population": run.diversity,
+                      "diverse_set": run.diverse_set_diversity},
+        "diverse_set": [{"file": f"diverse_{k:02d}.png", "fitness": s.fitness, "members": s.members,
+                         "components": s.components} for k, s in enumerate(run.diverse)],
+        "generations": run.log,
+    }
+    paths["log"].write_text(json.dumps(summary, indent=1, allow_nan=True))
+    return paths
