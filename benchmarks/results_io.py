@@ -6,11 +6,15 @@ import json
 import sys
 from pathlib import Path
 
+from tasks.provenance import write_versions
+
 
 def save_results(out: str | Path, runs: list[dict], markdown: str) -> Path:
-    """Write ``<out>.json`` (argv and per-run records) and ``<out>.md`` (the command, then ``markdown``)."""
+    """Write ``<out>.json`` (argv and per-run records), ``<out>.md`` (the command, then ``markdown``) and
+    ``<out>.versions.txt`` (the package versions that produced them, see :mod:`tasks.provenance`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    write_versions(out.with_suffix(".versions.txt"))
     out.with_suffix(".json").write_text(json.dumps({"argv": sys.argv, "runs": runs}, indent=1))
     out.with_suffix(".md").write_text(f"Command: python {' '.join(sys.argv)}\n\n{markdown}\n")
     return out

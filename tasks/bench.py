@@ -26,6 +26,7 @@ from .base import Task
 from .baselines import METHODS, make_optimizer
 from .metrics import ACCURACIES, count_optima_found, count_peaks, entropy_bits, top_k
 from .paper import PAPER_SUITE
+from .provenance import write_versions
 from .registry import get_task
 from .report import markdown_report
 
@@ -175,7 +176,7 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
 
 
 def write_results(records: Sequence[dict[str, Any]], config: dict[str, Any], out: Path) -> None:
-    """results.json ({config, records}) and results.csv (one row per run) in ``out``."""
+    """results.json ({config, records}), results.csv (one row per run) and versions.txt in ``out``."""
     def clean(v: Any) -> Any:
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
@@ -188,3 +189,4 @@ def write_results(records: Sequence[dict[str, Any]], config: dict[str, Any], out
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(records)
+    write_versions(out / "versions.txt")

@@ -43,6 +43,7 @@ def test_run_suite_writes_results_with_equal_budgets(tmp_path):
         assert f"| {method} | " in table
     assert " ± " in table
     assert (tmp_path / "final_populations.png").stat().st_size > 1000
+    assert "cmaes==" in (tmp_path / "versions.txt").read_text()
 
 
 def test_methods_that_do_not_apply_are_recorded_not_fatal(tmp_path):
