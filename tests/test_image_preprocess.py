@@ -77,8 +77,8 @@ def test_geometry_matches_torchvision():
     for h, w in [(225, 300), (227, 229), (224, 301)]:
         image = Image.fromarray((torch.arange(h * w) % 251).to(torch.uint8).view(h, w).numpy())
         top, left = center_crop_box(h, w, 224)
-        cropped = torch.from_numpy(np.asarray(CenterCrop(224)(image)))
-        full = torch.from_numpy(np.asarray(image))
+        cropped = torch.from_numpy(np.array(CenterCrop(224)(image)))
+        full = torch.from_numpy(np.array(image))
         assert torch.equal(cropped, full[top : top + 224, left : left + 224])
 
 
