@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,12 @@ def check_model_available(model: str, what: str = "SDXL pipeline", option: str =
     """
     if looks_like_path(model):
         path = Path(model).expanduser()
+        fix = (f"pass a diffusers pipeline folder (written by save_pretrained or `hf download NAME --local-dir "
+               f"PATH`) with {option} PATH, or a hub name such as {DEFAULT_MODEL}")
         if not path.is_dir():
-            return f"{what} {model!r}: no such folder (a local model is a folder written by save_pretrained)"
+            return f"{what} {model!r}: no such folder; {fix}"
         if not (path / "model_index.json").is_file():
-            return f"{what} {model!r}: the folder has no model_index.json (not a diffusers pipeline folder)"
+            return f"{what} {model!r}: the folder has no model_index.json (not a diffusers pipeline folder); {fix}"
         return None
     if hub_offline():
         from huggingface_hub import try_to_load_from_cache
@@ -112,7 +115,9 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
     error: Exception | None = None
     for extra in attempts:
         try:
-            pipe = StableDiffusionXLPipeline.from_pretrained(source, **kwargs, **extra)
+            with warnings.catch_warnings():   # newer diffusers rename torch_dtype to dtype; older ones need it
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+                pipe = StableDiffusionXLPipeline.from_pretrained(source, **kwargs, **extra)
             break
         except Exception as exc:   # OSError, hub errors, connection errors, ValueError for bad variants
             error = exc
