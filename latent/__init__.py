@@ -2,8 +2,14 @@
 
 Use it through the optimizer, ``DiffEvo(dim, latent_dim=2, projection="random" | "pca")``; the update
 stays in the full space. The projections are defined in :mod:`diffevo.projection` (the core needs
-them without importing this package) and re-exported here. The SDXL-Turbo image side (prompt-embedding
-genomes, aesthetic and CLIP fitness) will live in this package as well.
+them without importing this package) and re-exported here.
+
+The SDXL-Turbo image side lives in submodules, imported on demand (they need the ``image`` extra):
+:mod:`latent.genome` (prompt-embedding and noise genomes), :mod:`latent.creator` (the diffusers pipeline),
+:mod:`latent.evaluators` (one CLIP image pass -> aesthetic head, CLIPScore, named fitness),
+:mod:`latent.image_fitness` (genome batch -> scores; picklable recipe), :mod:`latent.image_run` (Diffusion
+Evolution over a genome, diverse set, artefacts), :mod:`latent.cli` (``diffevo image``), and
+:mod:`latent.tiny` / :mod:`latent.tiny_clip` (tiny random models for offline tests and demos).
 """
 
 from diffevo.projection import PCAProjection, RandomProjection, make_projection, random_orthonormal_matrix

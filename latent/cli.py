@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from diffevo import cli_args as A
+
 from .image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE
 
 FITNESS_CHOICES = ("eigo", "aesthetic", "clip")
@@ -25,10 +27,10 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         description="Latent Diffusion Evolution over SDXL prompt embeddings: writes the best image, a diverse set, "
                     "a grid of each generation's best, a fitness curve and a JSON log to --out.")
     p.add_argument("prompt", help="the text prompt")
-    p.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS,
+    p.add_argument("--generations", type=_at_least_two, default=DEFAULT_GENERATIONS,
                    help=f"evaluated generations (default {DEFAULT_GENERATIONS})")
-    p.add_argument("--popsize", type=int, default=DEFAULT_POPSIZE, help=f"images per generation (default {DEFAULT_POPSIZE})")
-    p.add_argument("--out", default="runs/image", help="output folder (default runs/image)")
+    p.add_argument("--popsize", type=_at_least_two, default=DEFAULT_POPSIZE, help=f"images per generation (default {DEFAULT_POPSIZE})")
+    p.add_argument("--out", type=A.writable_folder, default="runs/image", help="output folder (default runs/image)")
     p.add_argument("--model", default="stabilityai/sdxl-turbo",
                    help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
     p.add_argument("--clip-model", default="ViT-L-14",
@@ -38,63 +40,50 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--aesthetic-head", default=None,
                    help="aesthetic head file (default: the shipped LAION Aesthetic Predictor V2); "
                         "'random' for a random head (tiny test CLIP models only)")
-    p.add_argument("--fitness", default="eigo",
+    p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES,
                    help="eigo (aesthetic + prompt alignment), aesthetic, or clip (default eigo)")
-    p.add_argument("--genome", default="prompt", help="prompt (prompt embeddings, default) or noise (initial latents)")
-    p.add_argument("--steps-per-image", type=int, default=1, help="denoising steps per image (default 1; 1-4 for sdxl-turbo)")
-    p.add_argument("--size", type=int, default=None, help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
-    p.add_argument("--batch-size", type=int, default=4, help="images per pipeline call (default 4)")
-    p.add_argument("--latent-dim", type=int, default=DEFAULT_LATENT_DIM,
+    p.add_argument("--genome", default="prompt", choices=("prompt", "noise"), help="prompt (prompt embeddings, default) or noise (initial latents)")
+    p.add_argument("--steps-per-image", type=_steps_per_image, default=1, help="denoising steps per image (default 1; 1-4 for sdxl-turbo)")
+    p.add_argument("--size", type=_image_size, default=None, help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
+    p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
+    p.add_argument("--latent-dim", type=A.positive_int, default=DEFAULT_LATENT_DIM,
                    help=f"kernel coordinates of latent Diffusion Evolution (default {DEFAULT_LATENT_DIM})")
-    p.add_argument("--noise", type=float, default=1.0, help="DDIM eta of the optimizer (default 1.0)")
-    p.add_argument("--checkpoint", default=None, help="checkpoint file: written every generation, resumed if present")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the optimizer and the image noise (default 0)")
-    p.add_argument("--device", default=None, help="torch device (default cuda if available, else cpu)")
+    p.add_argument("--noise", type=A.nonnegative_float, default=1.0, help="DDIM eta of the optimizer (default 1.0)")
+    p.add_argument("--checkpoint", type=A.writable_file, default=None, help="checkpoint file: written every generation, resumed if present")
+    p.add_argument("--seed", type=A.nonnegative_int, default=0, help="random seed of the optimizer and the image noise (default 0)")
+    p.add_argument("--device", type=A.device, default=None, help="torch device (default cuda if available, else cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_image)
     return p
 
 
-def _check_args(args: argparse.Namespace) -> None:
-    """One clear error per invalid option, before anything is loaded."""
-    def at_least(name: str, value: int, minimum: int) -> None:
-        if value < minimum:
-            raise ValueError(f"--{name} must be at least {minimum}, got {value}")
+def _at_least_two(text: str) -> int:
+    value = A.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, got {text!r}")
+    return value
 
+
+def _steps_per_image(text: str) -> int:
+    value = A.positive_int(text)
+    if value > 50:
+        raise argparse.ArgumentTypeError(f"must be at most 50 (1-4 for sdxl-turbo), got {text!r}")
+    return value
+
+
+def _image_size(text: str) -> int:
+    value = A.positive_int(text)
+    if value % 8:
+        raise argparse.ArgumentTypeError(f"must be a positive multiple of 8, got {text!r}")
+    return value
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """What the option types cannot check alone, before anything is loaded."""
     if not args.prompt.strip():
         raise ValueError("the prompt must not be empty")
-    at_least("generations", args.generations, 2)
-    at_least("popsize", args.popsize, 2)
-    at_least("steps-per-image", args.steps_per_image, 1)
-    at_least("batch-size", args.batch_size, 1)
-    at_least("latent-dim", args.latent_dim, 1)
-    at_least("seed", args.seed, 0)
-    if args.steps_per_image > 50:
-        raise ValueError(f"--steps-per-image must be at most 50, got {args.steps_per_image}")
-    if args.size is not None and (args.size < 8 or args.size % 8):
-        raise ValueError(f"--size must be a positive multiple of 8, got {args.size}")
-    if args.fitness not in FITNESS_CHOICES:
-        raise ValueError(f"--fitness must be one of {', '.join(FITNESS_CHOICES)}, got {args.fitness!r}")
-    if args.genome not in ("prompt", "noise"):
-        raise ValueError(f"--genome must be prompt or noise, got {args.genome!r}")
-    if not math.isfinite(args.noise) or args.noise < 0:
-        raise ValueError(f"--noise must be a finite number >= 0, got {args.noise}")
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder, got the file {out}")
-    if args.checkpoint is not None and Path(args.checkpoint).is_dir():
-        raise ValueError(f"--checkpoint must be a file path, got the folder {args.checkpoint}")
-    if args.device is not None:
-        import torch
-
-        try:
-            device = torch.device(args.device)
-        except RuntimeError:
-            raise ValueError(f"--device: unknown device {args.device!r} (use cpu, cuda or cuda:N)") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
 
 
 def cmd_image(args: argparse.Namespace) -> int:
