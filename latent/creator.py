@@ -18,11 +18,12 @@ model and the ways to provide it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -90,6 +91,24 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No per-component progress bars from diffusers/transformers while a pipeline loads (restored after)."""
+    import diffusers.utils.logging as dlog
+    import transformers.utils.logging as tlog
+
+    shown = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown[0]:
+            dlog.enable_progress_bar()
+        if shown[1]:
+            tlog.enable_progress_bar()
+
+
 def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
                        dtype: torch.dtype | None = None) -> Any:
     """``StableDiffusionXLPipeline.from_pretrained(model)`` on ``device`` (fp16 on CUDA, fp32 on CPU by default).
@@ -115,7 +134,7 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
     error: Exception | None = None
     for extra in attempts:
         try:
-            with warnings.catch_warnings():   # newer diffusers rename torch_dtype to dtype; older ones need it
+            with warnings.catch_warnings(), _quiet_loading():   # newer diffusers rename torch_dtype to dtype
                 warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
                 pipe = StableDiffusionXLPipeline.from_pretrained(source, **kwargs, **extra)
             break
