@@ -12,6 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, load_state, save_checkpoint
+from .evaluation import Backend, as_backend
+from .evaluation.recipe import check_fitness
 from .optimizer import STATE_FORMAT, DiffEvo
 from .validation import check_bool, check_positive_int, check_writable
 from .result import Result
@@ -44,7 +46,7 @@ def _is_one_real_number(value: Any) -> bool:
 def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int = 25,
              vectorized: bool = True, callback: Callable[[DiffEvo, Any], bool | None] | None = None,
              progress: bool = False, checkpoint: str | os.PathLike | None = None,
-             checkpoint_every: int = 1, **options: Any) -> Result:
+             checkpoint_every: int = 1, evaluator: Backend | None = None, **options: Any) -> Result:
     """Run Diffusion Evolution on ``fitness_fn`` and return the :class:`Result`.
 
     fitness_fn: maps x (popsize, dim) tensor to (popsize,) fitness (or one row (dim,) to a number
@@ -52,9 +54,13 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
     callback(optimizer, fitness) runs after every generation; returning True stops the run early.
     checkpoint: a file path; the state is written there every ``checkpoint_every`` generations and,
     if the file exists when the call starts, the run resumes from it (same settings required).
+    evaluator: where the fitness runs (see :mod:`diffevo.evaluation`): None = this process (as
+    ``vectorized`` says), or ``ProcessPool(workers, ...)`` / ``RayCluster(workers, address, ...)``: workers
+    that each build ``fitness_fn`` once (a picklable callable, or a recipe with ``build()``), with
+    timeout, retries and a failure policy. The result does not depend on the backend or worker count.
     """
-    if not callable(fitness_fn):
-        raise TypeError(f"fitness_fn must be callable (x (popsize, dim) -> (popsize,)), got {type(fitness_fn).__name__}")
+    check_fitness(fitness_fn)
+    backend = as_backend(evaluator)
     check_bool(vectorized, "vectorized")
     check_bool(progress, "progress")
     if callback is not None and not callable(callback):
@@ -69,12 +75,13 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
             opt.load_state_dict(state)
         except CheckpointError as exc:
             raise CheckpointError(f"{checkpoint}: {exc}") from None
+    evaluate_population = backend.open(fitness_fn, vectorized)
     bar = tqdm(total=opt.steps + 1, initial=opt.generation, disable=not progress, desc="diffevo",
                unit="gen", leave=False)
     try:
         while not opt.done:
             x = opt.ask()
-            fitness = evaluate(fitness_fn, x, vectorized)
+            fitness = evaluate_population(x)
             opt.tell(fitness)
             bar.update(1)
             bar.set_postfix(best=f"{opt.best_fitness:.4g}", refresh=False)
@@ -84,4 +91,5 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
                 break
     finally:
         bar.close()
+        evaluate_population.close()
     return opt.result

@@ -1,0 +1,111 @@
+"""Backends and the evaluator they open: where a population's fitness is computed.
+
+A :class:`Backend` holds settings only (number of workers, address, timeout...). ``backend.open(fitness,
+vectorized)`` starts its workers, each building the fitness from the recipe once, and returns an
+:class:`Evaluator`: ``evaluator(x (popsize, dim)) -> (popsize,)`` float64, reused every generation, closed
+with ``close()`` or a ``with`` block. ``backend.map(fn, jobs)`` runs independent jobs ``fn(*args)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .faults import EvaluationError, EvaluationFailedWarning, FaultPolicy, describe_failures
+from .recipe import chunk_bounds, default_chunk_size
+from .scheduler import Workers, run_tasks
+
+
+class Evaluator(ABC):
+    """A running evaluation backend bound to one fitness: ``evaluator(x (n, dim)) -> (n,)``."""
+
+    @abstractmethod
+    def __call__(self, x: torch.Tensor) -> Any:
+        """Fitness of the population x: (n, dim), in population order."""
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+
+    def __enter__(self) -> "Evaluator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Backend(ABC):
+    """Settings of an evaluation backend; :meth:`open` starts it for one fitness."""
+
+    workers: int = 1
+
+    @abstractmethod
+    def open(self, fitness: Any, vectorized: bool = True) -> Evaluator:
+        """Start workers that each build ``fitness`` (a recipe with ``build()`` or a picklable callable)."""
+
+    @abstractmethod
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple], on_result: Callable[[int, Any], None] | None = None
+            ) -> list[Any]:
+        """``[fn(*args) for args in jobs]`` (in order), spread over the workers; ``on_result(i, value)`` as each ends."""
+
+
+class ParallelEvaluator(Evaluator):
+    """Splits each population into chunks, runs them on ``workers`` and applies the fault policy.
+
+    chunk_size: rows per chunk (None: ceil(n / number of workers)). Results do not depend on the
+    number of workers when each member's fitness depends on that member alone; a fitness whose values
+    depend on the batch (e.g. episodes seeded by position) gives identical results on every backend and
+    worker count for a fixed ``chunk_size``.
+    """
+
+    def __init__(self, workers: Workers, num_workers: int, policy: FaultPolicy, chunk_size: int | None) -> None:
+        self.workers, self.num_workers, self.policy, self.chunk_size = workers, num_workers, policy, chunk_size
+        self.failures = 0
+        """Members that kept failing so far (given NaN under on_failure='worst')."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rows = torch.as_tensor(x).detach().cpu()
+        n = rows.shape[0]
+        size = self.chunk_size or default_chunk_size(n, self.num_workers)
+        bounds = chunk_bounds(n, size)
+        values, failed = run_tasks(self.workers, [rows[a:b].numpy() for a, b in bounds], self.policy)
+        out = np.full(n, np.nan)
+        reasons: dict[int, str] = {}
+        split: list[int] = []
+        for (a, b), value, k in zip(bounds, values, range(len(bounds))):
+            if k not in failed:
+                out[a:b] = value
+            elif b - a == 1:
+                reasons[a] = failed[k]
+            else:
+                split += range(a, b)
+        if split:   # find the members that keep failing: each alone, with its own retries
+            singles, failed1 = run_tasks(self.workers, [rows[i:i + 1].numpy() for i in split], self.policy)
+            for j, i in enumerate(split):
+                if j in failed1:
+                    reasons[i] = failed1[j]
+                else:
+                    out[i] = singles[j][0]
+        if reasons:
+            self.failures += len(reasons)
+            text = describe_failures(reasons)
+            if self.policy.on_failure == "raise":
+                raise EvaluationError(f"{len(reasons)} of {n} evaluations failed after {self.policy.retries} "
+                                      f"retries: {text}")
+            warnings.warn(f"{len(reasons)} of {n} evaluations failed after {self.policy.retries} retries and get "
+                          f"NaN fitness (on_failure='worst'): {text}", EvaluationFailedWarning, stacklevel=2)
+        return torch.from_numpy(out)
+
+
+def map_jobs(workers: Workers, jobs: Sequence[tuple], policy: FaultPolicy,
+             on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+    """Results of independent jobs in order; a job that keeps failing raises :class:`EvaluationError`."""
+    results, failed = run_tasks(workers, list(jobs), policy, on_result)
+    if failed:
+        raise EvaluationError(f"{len(failed)} of {len(jobs)} jobs failed after {policy.retries} retries: "
+                              + "; ".join(f"job {i}: {r}" for i, r in sorted(failed.items())[:5]))
+    return results
+

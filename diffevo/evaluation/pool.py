@@ -1,0 +1,194 @@
+"""A local process pool: ``workers`` processes, each building the fitness once and evaluating chunks.
+
+Our own small pool rather than ``concurrent.futures``: we know which process runs which chunk, so a
+process that dies or exceeds the timeout is killed and replaced and only its chunk is re-run (a
+``ProcessPoolExecutor`` breaks as a whole when one worker dies, and cannot stop a running call).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from multiprocessing.connection import wait as wait_any
+from typing import Any, Callable, Sequence
+
+from ..validation import check_bool, check_choice, check_positive_int
+from .base import Backend, ParallelEvaluator, map_jobs
+from .faults import EvaluationError, FaultPolicy
+from .recipe import ChunkCall, JobCall, build_fitness, check_fitness, check_picklable
+from .scheduler import DIED, ERROR, OK, Event
+
+START_METHODS = ("spawn", "forkserver", "fork")
+
+
+def _worker_main(conn: Any, recipe: Any, call: Callable[[Any, Any], Any], threads: int | None) -> None:
+    """Worker process: build once, then answer (task, payload) messages until the pipe closes."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        target = build_fitness(recipe) if isinstance(call, ChunkCall) else recipe
+    except BaseException:
+        conn.send(("build_error", None, traceback.format_exc()))
+        return
+    conn.send(("ready", None, None))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):   # the driver went away
+            return
+        if message is None:
+            return
+        task, payload = message
+        try:
+            conn.send((OK, task, call(target, payload)))
+        except Exception:
+            conn.send((ERROR, task, traceback.format_exc()))
+
+
+class _Slot:
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process, self.conn = process, conn
+        self.ready = False
+        self.task: int | None = None
+
+
+class PoolWorkers:
+    """Worker processes behind the scheduler's :class:`~diffevo.evaluation.scheduler.Workers` interface."""
+
+    def __init__(self, recipe: Any, call: Any, workers: int, threads: int | None, start_method: str,
+                 max_starts: int) -> None:
+        self.recipe, self.call, self.threads = recipe, call, threads
+        self.ctx = mp.get_context(start_method)
+        self.max_starts = max_starts
+        self.failed_starts = [0] * workers
+        self.slots: list[_Slot] = [self._start() for _ in range(workers)]
+
+    def _start(self) -> _Slot:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(target=_worker_main, args=(child, self.recipe, self.call, self.threads),
+                                   daemon=True, name="diffevo-worker")
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    def idle(self) -> list[int]:
+        return [i for i, s in enumerate(self.slots) if s.ready and s.task is None]
+
+    def submit(self, slot: int, task: int, payload: Any) -> None:
+        s = self.slots[slot]
+        s.task = task
+        try:
+            s.conn.send((task, payload))
+        except (BrokenPipeError, OSError):
+            pass   # the worker just died: its sentinel reports it in wait()
+
+    def restart(self, slot: int) -> None:
+        s = self.slots[slot]
+        if s.process.is_alive():
+            s.process.kill()
+        s.process.join(5)
+        s.conn.close()
+        self.slots[slot] = self._start()
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        handles: dict[Any, int] = {}
+        for i, s in enumerate(self.slots):
+            handles[s.conn] = i
+            handles[s.process.sentinel] = i
+        ready = wait_any(list(handles), timeout)
+        events: list[Event] = []
+        for i in sorted({handles[h] for h in ready}):
+            s = self.slots[i]
+            dead = False
+            try:
+                while s.conn.poll():
+                    kind, task, value = s.conn.recv()
+                    if kind == "ready":
+                        s.ready, self.failed_starts[i] = True, 0
+                    elif kind == "build_error":
+                        raise EvaluationError(f"a worker could not build the fitness: {value.strip()}")
+                    elif task == s.task:
+                        s.task = None
+                        events.append(Event(i, task, kind, value))
+            except (EOFError, OSError):
+                dead = True
+            if dead or not s.process.is_alive():
+                s.process.join(5)
+                code = s.process.exitcode
+                if s.task is not None:
+                    events.append(Event(i, s.task, DIED, f"exit code {code}"))
+                elif not s.ready:
+                    self.failed_starts[i] += 1
+                    if self.failed_starts[i] >= self.max_starts:
+                        raise EvaluationError(f"a worker died {self.failed_starts[i]} times while building the "
+                                              f"fitness (last exit code {code})")
+                s.conn.close()
+                self.slots[i] = self._start()
+        return events
+
+    def close(self) -> None:
+        for s in self.slots:
+            try:
+                s.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for s in self.slots:
+            s.process.join(2)
+            if s.process.is_alive():
+                s.process.kill()
+                s.process.join(2)
+            s.conn.close()
+        self.slots = []
+
+
+class PoolEvaluator(ParallelEvaluator):
+    """A :class:`ParallelEvaluator` on local worker processes."""
+
+    def close(self) -> None:
+        self.workers.close()
+
+
+class ProcessPool(Backend):
+    """Evaluate on ``workers`` local processes, each building the fitness once from its recipe.
+
+    workers: worker processes. chunk_size: rows per chunk (None: one chunk per worker).
+    timeout, retries, on_failure: the :class:`~diffevo.evaluation.faults.FaultPolicy`.
+    threads: torch threads per worker (None: cores // workers, at least 1).
+    start_method: multiprocessing start method (default 'spawn': safe with torch and CUDA; the fitness
+    must be importable, i.e. defined in a module, not in ``__main__`` of an interactive session).
+    """
+
+    def __init__(self, workers: int = 2, *, chunk_size: int | None = None, timeout: float | None = None,
+                 retries: int = 2, on_failure: str = "worst", threads: int | None = None,
+                 start_method: str = "spawn") -> None:
+        self.workers = check_positive_int(workers, "workers")
+        self.chunk_size = None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
+        self.policy = FaultPolicy(timeout, retries, on_failure)
+        self.threads = (max(1, (os.cpu_count() or 1) // self.workers) if threads is None
+                        else check_positive_int(threads, "threads"))
+        self.start_method = check_choice(start_method, "start_method", START_METHODS)
+
+    def _workers(self, recipe: Any, call: Any) -> PoolWorkers:
+        check_picklable(recipe, "the fitness")
+        return PoolWorkers(recipe, call, self.workers, self.threads, self.start_method, self.policy.retries + 1)
+
+    def open(self, fitness: Any, vectorized: bool = True) -> PoolEvaluator:
+        check_fitness(fitness)
+        check_bool(vectorized, "vectorized")
+        return PoolEvaluator(self._workers(fitness, ChunkCall(vectorized)), self.workers, self.policy,
+                             self.chunk_size)
+
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple], on_result: Callable[[int, Any], None] | None = None
+            ) -> list[Any]:
+        workers = self._workers(fn, JobCall())
+        try:
+            return map_jobs(workers, jobs, self.policy, on_result)
+        finally:
+            workers.close()
+
+    def __repr__(self) -> str:
+        return (f"ProcessPool(workers={self.workers}, chunk_size={self.chunk_size}, timeout={self.policy.timeout}, "
+                f"retries={self.policy.retries}, on_failure={self.policy.on_failure!r})")

@@ -1,0 +1,84 @@
+"""The worker side: build the fitness once from a small picklable recipe, then evaluate chunks with it.
+
+A *recipe* is either an object with ``build()`` returning the fitness callable (e.g.
+``latent.image_fitness.ImageRecipe``: loads the SDXL pipeline and CLIP model once per worker) or a
+picklable fitness callable itself (a module-level function or a picklable object), used as is.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+
+def is_recipe(fitness: Any) -> bool:
+    """True for an object with a ``build()`` method (built once per worker)."""
+    return callable(getattr(fitness, "build", None))
+
+
+def check_fitness(fitness: Any, name: str = "fitness_fn") -> Any:
+    """``fitness`` if it is a callable or a recipe with ``build()``, else a TypeError naming ``name``."""
+    if not (callable(fitness) or is_recipe(fitness)):
+        raise TypeError(f"{name} must be callable (x (popsize, dim) -> (popsize,)) or a recipe with build(), "
+                        f"got {type(fitness).__name__}")
+    return fitness
+
+
+def build_fitness(fitness: Any) -> Callable[[torch.Tensor], Any]:
+    """The fitness callable: ``fitness.build()`` for a recipe, else ``fitness`` itself."""
+    built = fitness.build() if is_recipe(fitness) else fitness
+    if not callable(built):
+        raise TypeError(f"{type(fitness).__name__}.build() must return a callable fitness, got {type(built).__name__}")
+    return built
+
+
+def check_picklable(obj: Any, name: str, dumps: Callable[[Any], bytes] = pickle.dumps) -> None:
+    """Refuse, in one line, an object that cannot be sent to worker processes (e.g. a lambda or a closure)."""
+    try:
+        dumps(obj)
+    except Exception as exc:   # pickling raises many types (PicklingError, AttributeError, TypeError)
+        raise TypeError(f"{name} must be picklable to run in worker processes (a module-level function, or a "
+                        f"recipe object with build()); got {type(obj).__name__}: {exc}") from None
+
+
+def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) row ranges of at most ``chunk_size`` rows covering 0..n-1 in order."""
+    return [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+
+
+def default_chunk_size(n: int, workers: int) -> int:
+    """One chunk per worker: ceil(n / workers) rows."""
+    return max(1, math.ceil(n / workers))
+
+
+class ChunkCall:
+    """Worker-side call: the built fitness on rows x (m, dim) -> float64 numpy (m,), checked.
+
+    Picklable (sent once to every worker together with the recipe).
+    """
+
+    def __init__(self, vectorized: bool = True) -> None:
+        self.vectorized = vectorized
+
+    def __call__(self, fitness: Callable[[torch.Tensor], Any], x: Any) -> np.ndarray:
+        from ..run import evaluate   # the one in-process evaluation (vectorised or per row)
+
+        rows = torch.tensor(x) if not isinstance(x, torch.Tensor) else x   # a copy: Ray hands read-only arrays
+        value = evaluate(fitness, rows, self.vectorized)
+        out = (value.detach().cpu().to(torch.float64).numpy() if isinstance(value, torch.Tensor)
+               else np.asarray(value, dtype=np.float64))
+        if out.shape != (rows.shape[0],):
+            raise ValueError(f"fitness returned shape {out.shape} for a chunk of {rows.shape[0]} rows; it must "
+                             f"return one value per row")
+        return out
+
+
+class JobCall:
+    """Worker-side call for independent jobs: ``fn(*args)`` (the recipe is ``fn`` itself)."""
+
+    def __call__(self, fn: Callable[..., Any], args: tuple) -> Any:
+        return fn(*args)
