@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from diffevo.evaluation import as_backend
 from diffevo.validation import check_positive_int
 
 from .base import Task
@@ -113,6 +114,18 @@ def run_one(task: Task, method: str, seed: int, popsize: int, generations: int,
     return record, opt.population
 
 
+def run_job(task_name: str, method: str, seed: int, popsize: int, generations: int,
+            options: dict[str, Any] | None = None) -> tuple[dict[str, Any], torch.Tensor | None]:
+    """One (task, method, seed) run from picklable arguments (what parallel workers get): (record, final
+    solution set for seed 0 else None); a method that does not apply to the task gives an ``error`` record."""
+    task = get_task(task_name)
+    try:
+        record, final = run_one(task, method, seed, popsize, generations, options)
+    except ValueError as exc:       # the method does not apply to this task
+        return {"task": task.name, "dim": task.dim, "method": method, "seed": seed, "error": str(exc)}, None
+    return record, final if seed == 0 else None
+
+
 def parse_methods(methods: str | Sequence[str]) -> list[str]:
     """'diffevo,cmaes' or a list -> validated list of method names."""
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
@@ -125,8 +138,12 @@ def parse_methods(methods: str | Sequence[str]) -> list[str]:
 
 def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, output: str | Path | None = None,
               tasks: Sequence[str] | None = None, popsize: int | None = None, generations: int | None = None,
-              progress: bool = True, figure: bool = True) -> list[dict[str, Any]]:
+              progress: bool = True, figure: bool = True, backend: Any = None) -> list[dict[str, Any]]:
     """Run every method on every task of ``suite`` for seeds 0..seeds-1 and write the results.
+
+    backend: where the independent runs execute (a ``diffevo.evaluation`` backend, e.g.
+    ``ProcessPool(2)`` or ``RayCluster(4, address='auto')``; None = one after another here); every
+    run's numbers are the same on every backend.
 
     Every method gets ``popsize * generations`` evaluations per run (suite defaults unless given).
     A method that cannot run on a task (e.g. CMA-ES in 1-D) gets a record with an ``error`` field.
@@ -147,16 +164,14 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
 
     records: list[dict[str, Any]] = []
     finals: dict[tuple[str, str], torch.Tensor] = {}
-    jobs = [(t, m, s) for t in task_objs for m in methods for s in range(seeds)]
-    for task, method, seed in tqdm(jobs, desc=f"bench {suite}", unit="run", disable=not progress):
-        try:
-            record, final = run_one(task, method, seed, popsize, generations, spec.method_options.get(method))
-        except ValueError as exc:       # the method does not apply to this task
-            records.append({"task": task.name, "dim": task.dim, "method": method, "seed": seed, "error": str(exc)})
-            continue
+    jobs = [(name, m, s, popsize, generations, spec.method_options.get(m))
+            for name in names for m in methods for s in range(seeds)]
+    with tqdm(total=len(jobs), desc=f"bench {suite}", unit="run", disable=not progress) as bar:
+        outcomes = as_backend(backend).map(run_job, jobs, on_result=lambda i, _: bar.update(1))
+    for record, final in outcomes:
         records.append(record)
-        if seed == 0:
-            finals[(task.name, method)] = final
+        if final is not None:
+            finals[(record["task"], record["method"])] = final
 
     config = {"suite": suite, "methods": methods, "seeds": seeds, "tasks": [t.name for t in task_objs],
               "popsize": popsize, "generations": generations, "evaluations_per_run": popsize * generations,
