@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from . import cli_args as A
+from .evaluation.cli_options import add_backend_arguments
 from .fitness_maps import MAP_NAMES
 from .run import optimize
 from .schedules import SCHEDULES
@@ -46,14 +47,16 @@ def _figure_path(text: str) -> Path | str | None:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     from tasks import count_optima_found, get_task, optimum_shares
+    from tasks.task_recipe import TaskRecipe
 
+    from .evaluation.cli_options import backend_from_args
     from .plotting import plot_trajectories
 
     task = get_task(args.task, args.dim)
     if args.output == "default":
         args.output = A.writable_file(f"{task.name}.png")
     start = time.perf_counter()
-    result = optimize(task.evaluate, task.dim, popsize=args.popsize, steps=args.steps, bounds=task.bounds,
+    result = optimize(TaskRecipe(args.task, task.dim), task.dim, evaluator=backend_from_args(args), popsize=args.popsize, steps=args.steps, bounds=task.bounds,
                       seed=args.seed, fitness_map=args.fitness_map, temperature=args.temperature,
                       noise=args.noise, schedule=args.schedule, device=args.device, trace=task.dim == 2,
                       progress=not args.quiet, checkpoint=args.checkpoint, **latent_options(args))
@@ -92,7 +95,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Compare optimizers on a suite; the runners live in tasks.bench / tasks.bench_bbob."""
     from tasks.bench import parse_methods
 
+    from .evaluation.cli_options import backend_from_args
+
     parse_methods(args.methods)
+    if args.suite == "bbob" and (args.workers > 1 or args.ray_address is not None):
+        raise ValueError("--workers/--ray-address: the bbob suite runs in one process (COCO's observer); "
+                         "use them with paper2d, multimodal or cec2013")
     if args.suite == "bbob":
         from tasks.bench_bbob import run_bbob
 
@@ -107,7 +115,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     out = Path(args.output or Path("benchmarks/results") / args.suite)
     run_suite(args.suite, args.methods, args.seeds, output=out, tasks=args.tasks, popsize=args.popsize,
-              generations=args.generations, progress=not args.quiet)
+              generations=args.generations, progress=not args.quiet, backend=backend_from_args(args))
     print((out / "table.md").read_text())
     print(f"results: {out}/results.csv, results.json, table.md"
           + (", final_populations.png" if (out / "final_populations.png").exists() else ""))
@@ -127,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=A.writable_file, default=None,
                    help="checkpoint file: written every generation, resumed if present")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(p)
     p.set_defaults(func=cmd_optimize)
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.set_defaults(func=cmd_tasks)
@@ -152,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=A.writable_folder, default=None,
                    help="results folder (default benchmarks/results/<suite>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(p, "runs")
     p.set_defaults(func=cmd_bench)
     from latent.cli import add_image_parser   # `diffevo image`; loads diffusers/open_clip only when it runs
     add_image_parser(sub)

@@ -1,0 +1,39 @@
+"""The command-line switches of the evaluation backends, shared by ``diffevo optimize``, ``bench`` and ``image``."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import cli_args as A
+from . import Backend, make_backend
+from .faults import ON_FAILURE
+
+
+def ray_address(text: str) -> str:
+    """A Ray address ('local', 'auto', 'host:6379', 'ray://host:10001'): any non-blank string."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a Ray address such as local, auto or host:6379, got ''")
+    return text.strip()
+
+
+def add_backend_arguments(p: argparse.ArgumentParser, what: str = "evaluations") -> None:
+    """--workers, --ray-address, --eval-timeout, --on-failure."""
+    g = p.add_argument_group("parallel and distributed evaluation")
+    g.add_argument("--workers", type=A.positive_int, default=1,
+                   help=f"spread the {what} over N local worker processes (default 1: in this process); "
+                        "with --ray-address, the number of Ray actors")
+    g.add_argument("--ray-address", type=ray_address, default=None,
+                   help=f"run the {what} on Ray actors: 'local' starts a local cluster, 'auto' or HOST:PORT joins one")
+    g.add_argument("--eval-timeout", type=A.positive_float, default=None,
+                   help="seconds a worker may spend on one chunk before it is replaced and the chunk re-run "
+                        "(default: no limit)")
+    g.add_argument("--on-failure", choices=ON_FAILURE, default="worst",
+                   help="what keeps failing after retries: 'worst' (NaN fitness, a warning) or 'raise' (stop)")
+
+
+def backend_from_args(args: argparse.Namespace, **extra: object) -> Backend:
+    """The backend the switches describe (in-process for the defaults)."""
+    options: dict = {}
+    if args.workers > 1 or args.ray_address is not None:
+        options = {"timeout": args.eval_timeout, "on_failure": args.on_failure, **extra}
+    return make_backend(args.workers, args.ray_address, **options)
