@@ -81,7 +81,7 @@ class ImageFitness:
     Args:
         creator: the :class:`ImageCreator`.
         evaluator: ``evaluator(images, prompt) -> dict`` (see module doc) or a user callable ``images -> scores``.
-        genome: a :class:`PromptGenome` or :class:`NoiseGenome`.
+        genome: a :class:`PromptGenome`, :class:`NoiseGenome` or :class:`~latent.joint_genome.JointGenome`.
         prompt: the prompt (handed to the evaluator; for a NoiseGenome also the fixed conditioning).
 
     After each call: ``last_images (popsize, 3, H, W)`` and ``last_components`` (evaluator output, on the CPU).
@@ -90,12 +90,15 @@ class ImageFitness:
     def __init__(self, creator: ImageCreator, evaluator: Any, genome: Genome, prompt: str) -> None:
         if not isinstance(creator, ImageCreator):
             raise TypeError(f"creator must be an ImageCreator, got {type(creator).__name__}")
-        if not isinstance(genome, (PromptGenome, NoiseGenome)):
-            raise TypeError(f"genome must be a PromptGenome or NoiseGenome, got {type(genome).__name__}")
+        from .joint_genome import JointGenome
+
+        if not isinstance(genome, (PromptGenome, NoiseGenome, JointGenome)):
+            raise TypeError(f"genome must be a PromptGenome, NoiseGenome or JointGenome, got {type(genome).__name__}")
+        noise = genome.noise if isinstance(genome, JointGenome) else genome
+        if isinstance(noise, NoiseGenome) and noise.shape != creator.latent_shape:
+            raise ValueError(f"the noise genome's latents {noise.shape} differ from the creator's {creator.latent_shape}")
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
-        if isinstance(genome, NoiseGenome) and genome.shape != creator.latent_shape:
-            raise ValueError(f"the noise genome's latents {genome.shape} differ from the creator's {creator.latent_shape}")
         self.creator, self.genome, self.prompt = creator, genome, prompt
         self.evaluator = as_evaluator(evaluator)
         self._cond = creator.encode(prompt) if isinstance(genome, NoiseGenome) else None
@@ -123,7 +126,10 @@ class ImageFitness:
             pe, pooled = self._cond
             b = latents.shape[0]
             return self.creator.generate(pe.expand(b, -1, -1), pooled.expand(b, -1), latents=latents)
-        return self.creator.generate(*self.genome.to_tensors(x))
+        tensors = self.genome.to_tensors(x)
+        if len(tensors) == 3:   # JointGenome: (prompt_embeds, pooled, latents)
+            return self.creator.generate(tensors[0], tensors[1], latents=tensors[2])
+        return self.creator.generate(*tensors)
 
     def evaluate_images(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The evaluator's checked output for ``images``."""

@@ -1,0 +1,98 @@
+"""Prompt lists for the image benchmark: Parti Prompts and EIGO's 36-prompt draw.
+
+The package ships ``latent/data/PartiPrompts.tsv`` (1,632 prompts; columns Prompt, Category, Challenge, Note;
+Apache-2.0, see ``PartiPrompts.LICENSE``). :func:`eigo_prompts` draws EIGO's default list (arXiv 2511.03913):
+3 prompts from each of the 12 Parti categories, 36 in all, with Python's ``random`` seeded with 42.
+
+How the draw is done, exactly (so anyone can reproduce it without this package)::
+
+    import csv, random
+    rows = list(csv.DictReader(open("PartiPrompts.tsv"), delimiter="\\t"))   # file order
+    random.seed(42)
+    chosen = []
+    for category in sorted({r["Category"] for r in rows}):                   # categories sorted by name
+        in_cat = [r["Prompt"] for r in rows if r["Category"] == category]    # file order within a category
+        chosen += random.sample(in_cat, 3)                                  # one stream across categories
+
+:func:`eigo_prompts` makes the same calls on a private ``random.Random(42)`` (same sequence as
+``random.seed(42)``), so the global ``random`` state is left alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from diffevo.validation import check_positive_int
+
+PARTI_FILE = Path(__file__).with_name("data") / "PartiPrompts.tsv"
+EIGO_SEED = 42
+EIGO_PER_CATEGORY = 3
+
+
+@dataclass(frozen=True)
+class PartiPrompt:
+    """One Parti prompt: text, category, challenge."""
+
+    prompt: str
+    category: str
+    challenge: str
+
+
+def load_parti(path: str | Path | None = None) -> list[PartiPrompt]:
+    """All prompts of a Parti Prompts TSV (default: the shipped file), in file order."""
+    path = PARTI_FILE if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"prompts: no such file {path}")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        missing = {"Prompt", "Category"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"prompts: {path} lacks the column(s) {sorted(missing)} of a Parti Prompts TSV")
+        return [PartiPrompt(r["Prompt"].strip(), r["Category"].strip(), (r.get("Challenge") or "").strip())
+                for r in reader if r["Prompt"] and r["Prompt"].strip()]
+
+
+def eigo_prompts(per_category: int = EIGO_PER_CATEGORY, seed: int = EIGO_SEED,
+                 path: str | Path | None = None) -> list[PartiPrompt]:
+    """EIGO's prompt list: ``per_category`` prompts from each category, drawn as the module doc says.
+
+    Default: 3 per category x 12 categories = 36 prompts, seed 42. Order: categories sorted, then the
+    order ``random.sample`` returns.
+    """
+    check_positive_int(per_category, "per_category", 1)
+    check_positive_int(seed, "seed", 0)
+    rows = load_parti(path)
+    rng = random.Random(seed)
+    chosen: list[PartiPrompt] = []
+    for category in sorted({r.category for r in rows}):
+        in_cat = [r for r in rows if r.category == category]
+        if len(in_cat) < per_category:
+            raise ValueError(f"per_category: category {category!r} has only {len(in_cat)} prompts")
+        chosen += rng.sample(in_cat, per_category)
+    return chosen
+
+
+def read_prompt_list(spec: str) -> list[PartiPrompt]:
+    """A prompt list by name or file.
+
+    ``"eigo"``: :func:`eigo_prompts` (36); ``"parti"``: all 1,632 Parti prompts; a ``.tsv`` path: a Parti-format
+    file; any other path: a text file with one prompt per line (blank lines and ``#`` lines skipped;
+    category "custom").
+    """
+    if spec == "eigo":
+        return eigo_prompts()
+    if spec == "parti":
+        return load_parti()
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"--prompts: not 'eigo', 'parti' or an existing file: {spec}")
+    if path.suffix.lower() == ".tsv":
+        return load_parti(path)
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    prompts = [PartiPrompt(ln, "custom", "") for ln in lines if ln and not ln.startswith("#")]
+    if not prompts:
+        raise ValueError(f"--prompts: {path} holds no prompts (one per line)")
+    return prompts
