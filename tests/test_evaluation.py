@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 import pytest
 import torch
@@ -18,7 +17,7 @@ from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_a
 from diffevo.evaluation.faults import describe_failures, short
 from diffevo.evaluation.recipe import (ChunkCall, JobCall, build_fitness, check_fitness, check_picklable,
                                        chunk_bounds, default_chunk_size, is_recipe)
-from evaluation_workers import KillOnce, SphereRecipe, hang_on_large, sphere
+from evaluation_workers import BrokenRecipe, KillOnce, SphereRecipe, hang_on_large, sphere
 from tasks.bench import run_job
 from tasks.task_recipe import TaskRecipe
 
@@ -68,6 +67,11 @@ def test_pool_hung_member_stops_the_run_with_on_failure_raise():
     with backend.open(hang_on_large) as evaluate:
         with pytest.raises(EvaluationError, match="1 of 2 evaluations failed .* member 1: timed out after 0.5 s"):
             evaluate(x)
+
+
+def test_pool_build_error_is_reported_not_retried():
+    with pytest.raises(EvaluationError, match="could not build the fitness: FileNotFoundError: no weights"):
+        optimize(BrokenRecipe(), 2, evaluator=ProcessPool(2, start_method="fork"), **RUN)
 
 
 def test_bench_with_two_workers_writes_the_serial_numbers(tmp_path):

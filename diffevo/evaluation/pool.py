@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from ..validation import check_bool, check_choice, check_positive_int
 from .base import Backend, ParallelEvaluator, map_jobs
-from .faults import EvaluationError, FaultPolicy
+from .faults import EvaluationError, FaultPolicy, short
 from .recipe import ChunkCall, JobCall, build_fitness, check_fitness, check_picklable
 from .scheduler import DIED, ERROR, OK, Event
 
@@ -109,7 +109,8 @@ class PoolWorkers:
                     if kind == "ready":
                         s.ready, self.failed_starts[i] = True, 0
                     elif kind == "build_error":
-                        raise EvaluationError(f"a worker could not build the fitness: {value.strip()}")
+                        raise EvaluationError(f"a worker could not build the fitness: {short(value)}\n"
+                                              f"worker traceback:\n{value.strip()}")
                     elif task == s.task:
                         s.task = None
                         events.append(Event(i, task, kind, value))

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 from ..validation import check_bool, check_positive_int, check_real
 from .base import Backend, ParallelEvaluator, map_jobs
-from .faults import EvaluationError, FaultPolicy
+from .faults import EvaluationError, FaultPolicy, short
 from .recipe import ChunkCall, JobCall, build_fitness, check_fitness, check_picklable
 from .scheduler import DIED, ERROR, OK, Event
 
@@ -120,7 +120,8 @@ class RayWorkers:
                 continue
             if task is None:
                 if value is not None:
-                    raise EvaluationError(f"a Ray actor could not build the fitness: {value.strip()}")
+                    raise EvaluationError(f"a Ray actor could not build the fitness: {short(value)}\n"
+                                              f"worker traceback:\n{value.strip()}")
                 self.ready[slot], self.failed_starts[slot] = True, 0
             else:
                 self.busy.pop(slot, None)
