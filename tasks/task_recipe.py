@@ -19,3 +19,20 @@ class TaskRecipe:
         from .registry import get_task
 
         return get_task(self.name, self.dim).evaluate
+
+
+@dataclass(frozen=True)
+class ControlRecipe:
+    """``ControlRecipe('cartpole', (32, 32)).build()`` -> the episode-return fitness of MLP policy genomes
+    (n, num_params) -> (n,): a gymnasium environment per worker (see :func:`tasks.control.control_task`)."""
+
+    env: str
+    hidden: tuple[int, ...] = (32, 32)
+    episodes: int = 1
+    episode_seed: int | None = 0
+
+    def build(self) -> Callable[[torch.Tensor], Any]:
+        from .control import control_task
+
+        return control_task(self.env, tuple(self.hidden), episodes=self.episodes,
+                            episode_seed=self.episode_seed).metadata["fitness"]
