@@ -1,0 +1,106 @@
+"""What every image peer returns (:class:`PeerRun`) and the one ask/tell driver (:func:`run_ask_tell`).
+
+Budget: a peer's budget is the number of images it has evaluated (``PeerRun.images``); every image the
+pipeline made while it ran is also counted by ``creator.images_generated`` (the benchmark checks both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from tasks.baselines.base import Baseline
+
+from ..image_fitness import ImageFitness
+from ..image_run import mean_pairwise_cosine_distance, solution_features, to_uint8
+
+#: progress callback: (images evaluated so far, best fitness so far)
+Progress = Callable[[int, float], None]
+
+
+@dataclass
+class PeerRun:
+    """One optimiser run on one prompt (fitness higher is better).
+
+    best_image (3, H, W) uint8, best_fitness, best_components (raw evaluator scalars of that image);
+    images: images the optimiser evaluated (its budget); diversity: mean pairwise cosine distance of the
+    final set (the method's own result set: last generation, best-of-N's best ``popsize``, Adam's last
+    iterate) in ``diversity_space`` ('clip-image' or 'genome'); final_size: members of that set;
+    curve: best-so-far fitness after each batch, with the images used by then; extra: method details.
+    """
+
+    method: str
+    genome: str
+    best_image: torch.Tensor
+    best_fitness: float
+    best_components: dict[str, float]
+    images: int
+    diversity: float
+    diversity_space: str
+    final_size: int
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _key(row: torch.Tensor) -> str:
+    return hashlib.sha1(row.detach().to("cpu", torch.float64).contiguous().numpy().tobytes()).hexdigest()
+
+
+class BestTracker:
+    """The best image seen so far and the best-so-far curve."""
+
+    def __init__(self) -> None:
+        self.fitness = -math.inf
+        self.image: torch.Tensor | None = None
+        self.components: dict[str, float] = {}
+        self.images = 0
+        self.curve: list[tuple[int, float]] = []
+
+    def update(self, fitness: torch.Tensor, images: torch.Tensor, components: dict[str, torch.Tensor]) -> None:
+        """fitness (n,), images (n, 3, H, W) in [0, 1], components {name: (n, ...)}."""
+        f = torch.where(torch.isfinite(fitness), fitness, torch.full_like(fitness, -math.inf))
+        i = int(torch.argmax(f))
+        if float(f[i]) > self.fitness:
+            self.fitness = float(f[i])
+            self.image = to_uint8(images[i])
+            self.components = {k: float(v[i]) for k, v in components.items() if v.ndim == 1}
+        self.images += int(fitness.shape[0])
+        self.curve.append((self.images, self.fitness))
+
+
+def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: str,
+                 progress: Progress | None = None) -> PeerRun:
+    """Drive an ask/tell optimizer (:class:`tasks.baselines.base.Baseline`) on an image fitness to its end.
+
+    ``opt`` works in the genome's coordinates (``x (popsize, dim)``). Features of every evaluated member are
+    kept (by a hash of its genome row) only while it belongs to the optimizer's solution set, so the final
+    set's diversity is measured on the members the method itself returns.
+    """
+    start = time.perf_counter()
+    best = BestTracker()
+    store: dict[str, torch.Tensor] = {}
+    space = "genome"
+    while not opt.done:
+        x = opt.ask()
+        f = fitness(x)
+        opt.tell(f)
+        comps = fitness.last_components
+        feats, space = solution_features(x, comps, fitness.genome.center, fitness.genome.scale)
+        for row, feat in zip(x, feats):
+            store[_key(row)] = feat
+        best.update(f, fitness.last_images, comps)
+        keep = {_key(row) for row in opt.population}
+        store = {k: v for k, v in store.items() if k in keep}
+        if progress is not None:
+            progress(best.images, best.fitness)
+    final = torch.stack([store[_key(row)] for row in opt.population])
+    return PeerRun(method=method, genome=genome, best_image=best.image, best_fitness=best.fitness,
+                   best_components=best.components, images=best.images,
+                   diversity=mean_pairwise_cosine_distance(final), diversity_space=space,
+                   final_size=int(final.shape[0]), curve=best.curve, seconds=time.perf_counter() - start)
