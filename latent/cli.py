@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from diffevo import cli_args as A
+from diffevo.evaluation.cli_options import add_backend_arguments
 
 from .image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE
 
@@ -53,6 +54,7 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--seed", type=A.nonnegative_int, default=0, help="random seed of the optimizer and the image noise (default 0)")
     p.add_argument("--device", type=A.device, default=None, help="torch device (default cuda if available, else cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(p, "images (one pipeline per worker; on Ray one per GPU)")
     p.set_defaults(func=cmd_image)
     return p
 
@@ -90,6 +92,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     """Run ``diffevo image``; 0 on success, 2 on invalid options or missing weights."""
     _check_args(args)
     from .creator import MissingWeightsError
+    from .distributed_fitness import distribute
     from .image_fitness import ImageRecipe
     from .image_run import run_image_evolution, write_artifacts
 
@@ -104,9 +107,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2
     loaded = time.perf_counter()
-    run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
-                              latent_dim=args.latent_dim, seed=args.seed, noise=args.noise,
-                              checkpoint=args.checkpoint, progress=not args.quiet)
+    fitness = distribute(fitness, recipe, args)      # --workers / --ray-address: pipelines on workers
+    try:
+        run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
+                                  latent_dim=args.latent_dim, seed=args.seed, noise=args.noise,
+                                  checkpoint=args.checkpoint, progress=not args.quiet)
+    finally:
+        getattr(fitness, "close", lambda: None)()
     paths = write_artifacts(run, args.out)
     elapsed = time.perf_counter() - start
     print(f"prompt {args.prompt!r}: {args.generations} generations x {args.popsize} images "

@@ -55,7 +55,7 @@ def test_ray_run_with_a_killed_actor_equals_the_serial_run(tmp_path):
 def test_ray_hung_evaluation_is_cut_by_the_timeout_and_re_run(tmp_path):
     marker = tmp_path / "hang"
     serial = optimize(SphereRecipe(), 3, **RUN)
-    backend = RayCluster(2, timeout=2.0, retries=1, chunk_size=6)
+    backend = RayCluster(2, timeout=1.0, retries=1, chunk_size=6)
     distributed = optimize(HangOnce(str(marker)), 3, evaluator=backend, callback=marker_at(2, marker), **RUN)
     assert not marker.exists()
     same_result(serial, distributed)

@@ -65,6 +65,9 @@ class ParallelEvaluator(Evaluator):
         self.workers, self.num_workers, self.policy, self.chunk_size = workers, num_workers, policy, chunk_size
         self.failures = 0
         """Members that kept failing so far (given NaN under on_failure='worst')."""
+        self.last_outputs: dict[str, torch.Tensor] = {}
+        """For a fitness that returns a dict: its other entries of the last call, (n, ...) in population order
+        (zeros for members that failed)."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         rows = torch.as_tensor(x).detach().cpu()
@@ -72,12 +75,12 @@ class ParallelEvaluator(Evaluator):
         size = self.chunk_size or default_chunk_size(n, self.num_workers)
         bounds = chunk_bounds(n, size)
         values, failed = run_tasks(self.workers, [rows[a:b].numpy() for a, b in bounds], self.policy)
-        out = np.full(n, np.nan)
+        pieces: dict[int, Any] = {}   # first row -> chunk result
         reasons: dict[int, str] = {}
         split: list[int] = []
         for (a, b), value, k in zip(bounds, values, range(len(bounds))):
             if k not in failed:
-                out[a:b] = value
+                pieces[a] = value
             elif b - a == 1:
                 reasons[a] = failed[k]
             else:
@@ -88,7 +91,8 @@ class ParallelEvaluator(Evaluator):
                 if j in failed1:
                     reasons[i] = failed1[j]
                 else:
-                    out[i] = singles[j][0]
+                    pieces[i] = singles[j]
+        out = self._assemble(pieces, n)
         if reasons:
             self.failures += len(reasons)
             text = describe_failures(reasons)
@@ -98,6 +102,21 @@ class ParallelEvaluator(Evaluator):
             warnings.warn(f"{len(reasons)} of {n} evaluations failed after {self.policy.retries} retries and get "
                           f"NaN fitness (on_failure='worst'): {text}", EvaluationFailedWarning, stacklevel=2)
         return torch.from_numpy(out)
+
+    def _assemble(self, pieces: dict[int, Any], n: int) -> np.ndarray:
+        """Fitness (n,) (NaN where missing) from chunk results keyed by first row; dict outputs to last_outputs."""
+        out = np.full(n, np.nan)
+        extras: dict[str, np.ndarray] = {}
+        for start, value in pieces.items():
+            if isinstance(value, dict):
+                for key, v in value.items():
+                    if key != "fitness" and key not in extras:
+                        extras[key] = np.zeros((n, *v.shape[1:]), dtype=v.dtype)
+                    (out if key == "fitness" else extras[key])[start:start + len(v)] = v
+            else:
+                out[start:start + len(value)] = value
+        self.last_outputs = {k: torch.from_numpy(v) for k, v in extras.items()}
+        return out
 
 
 def map_jobs(workers: Workers, jobs: Sequence[tuple], policy: FaultPolicy,

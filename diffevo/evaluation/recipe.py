@@ -56,7 +56,8 @@ def default_chunk_size(n: int, workers: int) -> int:
 
 
 class ChunkCall:
-    """Worker-side call: the built fitness on rows x (m, dim) -> float64 numpy (m,), checked.
+    """Worker-side call: the built fitness on rows x (m, dim) -> float64 numpy (m,), checked; a fitness that
+    returns a dict ``{'fitness': (m,), name: (m, ...)}`` gives that dict as numpy arrays (see :func:`split_outputs`).
 
     Picklable (sent once to every worker together with the recipe).
     """
@@ -69,12 +70,34 @@ class ChunkCall:
 
         rows = torch.tensor(x) if not isinstance(x, torch.Tensor) else x   # a copy: Ray hands read-only arrays
         value = evaluate(fitness, rows, self.vectorized)
-        out = (value.detach().cpu().to(torch.float64).numpy() if isinstance(value, torch.Tensor)
-               else np.asarray(value, dtype=np.float64))
-        if out.shape != (rows.shape[0],):
-            raise ValueError(f"fitness returned shape {out.shape} for a chunk of {rows.shape[0]} rows; it must "
-                             f"return one value per row")
-        return out
+        if isinstance(value, dict):
+            return split_outputs(value, rows.shape[0])
+        return _fitness_array(value, rows.shape[0])
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
+def _fitness_array(value: Any, n: int) -> np.ndarray:
+    out = _as_numpy(value).astype(np.float64)
+    if out.shape != (n,):
+        raise ValueError(f"fitness returned shape {out.shape} for a chunk of {n} rows; it must return one value "
+                         f"per row")
+    return out
+
+
+def split_outputs(value: dict[str, Any], n: int) -> dict[str, np.ndarray]:
+    """A fitness that returns ``{'fitness': (n,), name: (n, ...)}`` (e.g. images and score components):
+    every entry as a numpy array with n rows, 'fitness' as float64."""
+    if "fitness" not in value:
+        raise ValueError(f"a fitness that returns a dict must include 'fitness', got keys {sorted(value)}")
+    out = {k: _as_numpy(v) for k, v in value.items()}
+    out["fitness"] = _fitness_array(out["fitness"], n)
+    for k, v in out.items():
+        if v.shape[:1] != (n,):
+            raise ValueError(f"fitness output {k!r} has shape {v.shape}; it must have {n} rows, one per member")
+    return out
 
 
 class JobCall:
