@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
     from latent.cli import add_image_parser   # `diffevo image`; loads diffusers/open_clip only when it runs
     add_image_parser(sub)
+    from latent.bench_cli import add_image_bench_parser   # `diffevo image-bench`; heavy imports only when it runs
+    add_image_bench_parser(sub)
     return parser
 
 

@@ -1,0 +1,104 @@
+"""``diffevo image-bench``: every image optimiser on the same prompts, evaluators and image budget; EIGO's table.
+
+:func:`add_image_bench_parser` adds the subcommand to the ``diffevo`` parser (nothing heavy is imported until it
+runs). Options are checked by the shared CLI argument types, the model weights are located before anything
+loads, and the results folder is resumable (see :mod:`latent.image_bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from diffevo import cli_args as A
+
+from .cli import FITNESS_CHOICES, _image_size, _steps_per_image
+
+DEFAULT_BUDGET = 2000       # EIGO: sep-CMA-ES, popsize 20 x 100 iterations
+DEFAULT_POPSIZE = 20
+DEFAULT_OUT = "benchmarks/results/image_bench"
+
+
+def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``image-bench`` on the ``diffevo`` subparsers; returns its parser."""
+    from .peers import PEER_NAMES
+
+    p = subparsers.add_parser(
+        "image-bench", help="compare image optimisers (Diffusion Evolution, sep-CMA-ES, GA, Adam, best-of-N, "
+                            "EvoSearch) on Parti prompts at an equal image budget",
+        description="Runs each (prompt, optimiser, seed) for exactly --budget images, resumably, and writes "
+                    "results.csv/json, the EIGO-style table.md and per-prompt figures to --out.")
+    p.add_argument("--prompts", default="eigo",
+                   help="eigo (EIGO's 36: 3 per Parti category, random.seed(42); default), parti (all 1,632), "
+                        "a Parti-format .tsv, or a text file with one prompt per line")
+    p.add_argument("--max-prompts", type=A.positive_int, default=None, help="use only the first N prompts of the list")
+    p.add_argument("--methods", type=A.name_list, default=list(PEER_NAMES),
+                   help=f"comma-separated optimisers (default all): {', '.join(PEER_NAMES)}")
+    p.add_argument("--seeds", type=A.positive_int, default=1, help="runs per prompt and optimiser, seeds 0..N-1 (default 1)")
+    p.add_argument("--budget", type=A.positive_int, default=DEFAULT_BUDGET,
+                   help=f"images per run for every optimiser, a multiple of --popsize (default {DEFAULT_BUDGET})")
+    p.add_argument("--popsize", type=A.positive_int, default=DEFAULT_POPSIZE,
+                   help=f"population of the population methods (default {DEFAULT_POPSIZE}, EIGO's sep-CMA-ES)")
+    p.add_argument("--out", type=A.writable_folder, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
+    p.add_argument("--model", default="stabilityai/sdxl-turbo",
+                   help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
+    p.add_argument("--clip-model", default="ViT-L-14",
+                   help="open_clip model for scoring: name, local-dir:PATH or hf-hub:ORG/REPO (default ViT-L-14)")
+    p.add_argument("--clip-pretrained", default="openai", help="open_clip pretrained tag or checkpoint file (default openai)")
+    p.add_argument("--aesthetic-head", default=None,
+                   help="aesthetic head file (default: the shipped LAION Aesthetic Predictor V2); 'random' for a "
+                        "random head (tiny test CLIP models only)")
+    p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES, help="eigo, aesthetic or clip (default eigo)")
+    p.add_argument("--steps-per-image", type=_steps_per_image, default=1, help="denoising steps per image (default 1)")
+    p.add_argument("--size", type=_image_size, default=None, help="image size in pixels (default: the model's)")
+    p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
+    p.add_argument("--checkpointing", action="store_true",
+                   help="adam: gradient checkpointing (recompute activations; less GPU memory)")
+    p.add_argument("--device", type=A.device, default=None, help="torch device (default cuda if available, else cpu)")
+    p.add_argument("--no-figures", action="store_true", help="skip the per-prompt figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_image_bench)
+    return p
+
+
+def cmd_image_bench(args: argparse.Namespace) -> int:
+    """Run ``diffevo image-bench``; 0 on success, 2 on invalid options or missing weights."""
+    from .creator import MissingWeightsError, load_sdxl_pipeline
+    from .image_bench import run_image_bench
+    from .image_fitness import ImageRecipe
+    from .peers import check_budget, check_peer
+    from .prompts import read_prompt_list
+
+    for m in args.methods:
+        check_peer(m)
+    check_budget(args.budget, args.popsize)
+    if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
+        raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
+    prompts = read_prompt_list(args.prompts)[: args.max_prompts]
+    recipe = ImageRecipe(prompt=prompts[0].prompt, model=args.model, fitness=args.fitness,
+                         steps_per_image=args.steps_per_image, size=args.size, batch_size=args.batch_size,
+                         device=args.device, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
+                         aesthetic_head=args.aesthetic_head)
+    start = time.perf_counter()
+    try:
+        recipe.check_weights()
+        pipe = load_sdxl_pipeline(args.model, args.device)
+    except MissingWeightsError as exc:
+        print(f"diffevo: error: {exc}", file=sys.stderr)
+        return 2
+    evaluator = recipe.build_evaluator(pipe.device)
+    loaded = time.perf_counter()
+    options = {"adam": {"checkpointing": True}} if args.checkpointing else {}
+    records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
+                              args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
+                              model=args.model, method_options=options, progress=not args.quiet,
+                              figures=not args.no_figures)
+    out = Path(args.out)
+    print(f"{len(prompts)} prompt(s) x {len(args.methods)} optimiser(s) x {args.seeds} seed(s), {args.budget} images "
+          f"per run ({args.model}); models loaded in {loaded - start:.1f} s, {len(records)} runs recorded")
+    print((out / "table.md").read_text())
+    print(f"results: {out}/results.csv, results.json, table.md, runs.jsonl, versions.txt"
+          + ("" if args.no_figures else f", figures/prompt_XX.png"))
+    return 0

@@ -1,0 +1,335 @@
+"""The image benchmark: every optimiser on the same prompts, evaluators, seeds and image budget; EIGO's table.
+
+:func:`run_image_bench` runs each (prompt, optimiser, seed) once: a fresh :class:`~latent.creator.ImageCreator`
+on the shared pipeline (initial latents and per-image noise seeded by ``seed``), the peer's fitness
+(:func:`latent.peers.peer_fitness`), then :func:`latent.peers.run_peer` for exactly ``budget`` images. Each run
+appends one JSON record to ``<out>/runs.jsonl`` and writes its best image to ``<out>/images/``; a rerun with the
+same settings skips the (prompt, optimiser, seed) triples already there (resumable after a crash). At the end
+(also when everything was already done) it writes, from all records:
+
+- ``results.csv`` / ``results.json`` / ``versions.txt`` (``tasks.bench.write_results``, the one results writer);
+- ``table.md``: the EIGO-style table (:func:`markdown_table`), mean ± std over prompts and seeds;
+- ``figures/prompt_XX.png``: per prompt (first seed), the prompt's plain image and each optimiser's best image.
+
+Per record: the baseline (the prompt's plain image: its own encoding, the run's fixed latents) and the best
+image's fitness and raw components (``aesthetic``, ``clip_score``, ...); ``cos_distance``: 1 - cosine between the
+best and the baseline image's CLIP image embeddings (recomputed from the saved 8-bit images; flattened pixels
+when the evaluator has no CLIP model, see ``distance_space``); ``ssim`` of the two 8-bit images
+(:func:`latent.ssim.ssim`); ``diversity`` of the optimiser's final set (:class:`latent.peers.PeerRun`);
+``images``: images the optimiser evaluated (= ``budget`` for every optimiser, checked);
+``images_generated``: every image the pipeline made during the run (the Diffusion Evolution runs render the
+genome centre once more for the image run's own record: ``budget + 1``); ``seconds``; ``peak_gpu_gb``
+(``torch.cuda.max_memory_allocated`` during the run; None on a CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from diffevo.validation import check_bool, check_positive_int
+
+from .creator import ImageCreator
+from .image_run import save_png, to_uint8
+from .peers import PEERS, check_budget, check_peer, peer_fitness, run_peer
+from .prompts import PartiPrompt
+from .ssim import ssim
+
+RECORDS = "runs.jsonl"
+CONFIG = "config.json"
+TIMING_KEYS = ("seconds", "peak_gpu_gb")
+"""Record fields that measure the machine, not the method: not expected to repeat exactly on a rerun."""
+
+
+def _key(prompt: str, method: str, seed: int) -> tuple[str, str, int]:
+    return prompt, method, int(seed)
+
+
+def read_records(out: str | Path) -> list[dict[str, Any]]:
+    """All records in ``<out>/runs.jsonl`` (an incomplete last line from a crash is ignored)."""
+    path = Path(out) / RECORDS
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def image_features(evaluator: Any, images: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """L2-normalised features (B, E) of uint8 images (B, 3, H, W) for the distance to the baseline.
+
+    CLIP image embeddings when the evaluator has a CLIP model (``ImageEvaluator``), else flattened pixels.
+    """
+    x = images.float() / 255.0
+    clip = getattr(evaluator, "clip_model", None)
+    if clip is not None:
+        with torch.no_grad():
+            return evaluator.image_embeddings(x).double().cpu(), "clip-image"
+    return torch.nn.functional.normalize(x.flatten(1).double(), dim=1), "pixels"
+
+
+def _peak_start(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_gb(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) / 1e9
+
+
+def _scalars(components: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {k: float(v[0]) for k, v in components.items() if v.ndim == 1}
+
+
+def _settings(budget: int, popsize: int, creator: ImageCreator, evaluator: Any,
+              method_options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"budget": budget, "popsize": popsize, "model": creator.model, "steps_per_image": creator.steps,
+            "size": creator.size, "evaluator": repr(evaluator),
+            "method_options": {k: dict(sorted(v.items())) for k, v in sorted(method_options.items())}}
+
+
+def _check_config(out: Path, settings: dict[str, Any]) -> None:
+    path = out / CONFIG
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
+        if diff:
+            details = "; ".join(f"{k}: saved {saved.get(k)!r} vs now {settings.get(k)!r}" for k in diff)
+            raise ValueError(f"out: {out} holds results of other settings ({details}); use the same settings "
+                             "to resume or another --out folder")
+    else:
+        path.write_text(json.dumps(settings, indent=1))
+
+
+def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt], methods: Sequence[str],
+                    seeds: Iterable[int], budget: int, popsize: int, out: str | Path, *, steps: int = 1,
+                    size: int | None = None, batch_size: int = 4, model: str = "pipeline",
+                    method_options: dict[str, dict[str, Any]] | None = None, progress: bool = True,
+                    figures: bool = True) -> list[dict[str, Any]]:
+    """Run every (prompt, method, seed) not yet in ``out`` and write the results; returns all records.
+
+    Args:
+        pipeline: a loaded ``StableDiffusionXLPipeline`` (shared by all runs).
+        evaluator: ``latent.evaluators.ImageEvaluator`` or a user callable ``images -> scores`` (shared).
+        prompts: :class:`~latent.prompts.PartiPrompt` list (e.g. :func:`latent.prompts.eigo_prompts`).
+        methods: names from :data:`latent.peers.PEERS`.
+        seeds: per run, seeds the image noise (the creator) and the optimiser.
+        budget: images each optimiser evaluates per run (a multiple of ``popsize``, at least 2 generations).
+        popsize: population of the population methods.
+        out: results folder (created; resumed when it holds records of the same settings).
+        steps, size, batch_size: the creator's denoising steps, image size, images per pipeline call.
+        model: a label for the pipeline in the records.
+        method_options: per-method options for :func:`latent.peers.run_peer`, e.g. ``{"adam": {"checkpointing": True}}``.
+        progress: a tqdm bar counting images. figures: write the per-prompt figures.
+    """
+    budget, popsize = check_budget(budget, popsize)
+    methods = [check_peer(m).name for m in methods]
+    if not methods:
+        raise ValueError("methods: give at least one optimiser")
+    seeds = [check_positive_int(s, "seed", 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: give at least one seed")
+    prompts = list(prompts)
+    if not prompts or not all(isinstance(p, PartiPrompt) for p in prompts):
+        raise ValueError("prompts: give a non-empty list of PartiPrompt (latent.prompts)")
+    check_bool(progress, "progress")
+    check_bool(figures, "figures")
+    method_options = dict(method_options or {})
+    for m in method_options:
+        check_peer(m)
+    out = Path(out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+
+    def creator_for(seed: int) -> ImageCreator:
+        return ImageCreator(model, pipeline=pipeline, steps=steps, size=size, batch_size=batch_size, seed=seed)
+
+    _check_config(out, _settings(budget, popsize, creator_for(0), evaluator, method_options))
+    done = {_key(r["prompt"], r["method"], r["seed"]) for r in read_records(out)}
+    todo = [(i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
+            if _key(p.prompt, m, s) not in done]
+    bar = tqdm(total=len(todo) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
+    baselines: dict[tuple[int, int], dict[str, Any]] = {}
+    try:
+        for i, p, seed, method in todo:
+            if (i, seed) not in baselines:
+                baselines[(i, seed)] = _baseline(creator_for(seed), evaluator, p.prompt, out, i, seed)
+            base = baselines[(i, seed)]
+            record = _one_run(creator_for(seed), evaluator, p, i, seed, method, budget, popsize, base, out,
+                              method_options.get(method, {}), bar)
+            with open(out / RECORDS, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+    finally:
+        bar.close()
+    return write_outputs(out, prompts, methods, seeds, figures=figures)
+
+
+def _baseline(creator: ImageCreator, evaluator: Any, prompt: str, out: Path, index: int, seed: int) -> dict[str, Any]:
+    """The prompt's plain image for this seed: its scores, uint8 image, features; saved as PNG."""
+    from .image_fitness import ImageFitness
+    from .genome import PromptGenome
+
+    fit = ImageFitness(creator, evaluator, PromptGenome(*creator.encode(prompt)), prompt)
+    images = fit.images(fit.genome.center[None])
+    comps = _scalars(fit.evaluate_images(images))
+    image = to_uint8(images[0])
+    file = f"images/p{index:02d}_s{seed}_baseline.png"
+    save_png(image, out / file)
+    feats, space = image_features(evaluator, image[None])
+    return {"components": comps, "image": image, "features": feats, "space": space, "file": file}
+
+
+def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, seed: int, method: str,
+             budget: int, popsize: int, base: dict[str, Any], out: Path, options: dict[str, Any],
+             bar: Any) -> dict[str, Any]:
+    fitness = peer_fitness(method, creator, evaluator, p.prompt)
+    bar.set_postfix_str(f"{method} p{index:02d} s{seed}", refresh=False)
+    start_images = creator.images_generated
+    seen = [0]
+
+    def step(images: int, best: float) -> None:
+        bar.update(images - seen[0])
+        seen[0] = images
+
+    _peak_start(creator.device)
+    start = time.perf_counter()
+    run = run_peer(method, fitness, budget, popsize=popsize, seed=seed, progress=step, **options)
+    seconds = time.perf_counter() - start
+    peak = _peak_gb(creator.device)
+    generated = creator.images_generated - start_images
+    if run.images != budget:
+        raise RuntimeError(f"{method} evaluated {run.images} images, not the budget of {budget}")
+    best_file = f"images/p{index:02d}_s{seed}_{method}.png"
+    save_png(run.best_image, out / best_file)
+    feats, space = image_features(evaluator, run.best_image[None])
+    cos_distance = float(1 - (feats[0] @ base["features"][0]))
+    record: dict[str, Any] = {
+        "prompt": p.prompt, "category": p.category, "prompt_index": index, "method": method, "seed": seed,
+        "genome": run.genome, "budget": budget, "popsize": popsize if PEERS[method].population else 1,
+        "images": run.images, "images_generated": generated, "image_file": best_file,
+        "baseline_file": base["file"],
+    }
+    record.update({f"baseline_{k}": v for k, v in base["components"].items()})
+    record.update({f"best_{k}": v for k, v in run.best_components.items()})
+    record.update({"cos_distance": cos_distance, "distance_space": space,
+                   "ssim": float(ssim(run.best_image, base["image"])[0]),
+                   "diversity": run.diversity, "diversity_space": run.diversity_space, "final_size": run.final_size,
+                   "curve": [[n, f] for n, f in run.curve], "seconds": seconds, "peak_gpu_gb": peak})
+    return record
+
+
+# ----------------------------------------------------------------- outputs
+def _mean_std(values: list[float], digits: int) -> str:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return "n/a"
+    m = statistics.fmean(vals)
+    s = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+COLUMNS = (("fitness", "fitness", 3), ("aesthetic", "aesthetic", 3), ("clip_score", "CLIPScore", 2))
+
+
+def markdown_table(records: Sequence[dict[str, Any]], methods: Sequence[str]) -> str:
+    """EIGO's table: the baseline row, then one row per method, mean ± std over its (prompt, seed) runs.
+
+    Columns: fitness, aesthetic, CLIPScore (those the evaluator gives), gain in fitness over the baseline (%,
+    of the means), cosine distance and SSIM of the best image to the baseline image, diversity of the final
+    set, images per run, wall time per run, peak GPU memory.
+    """
+    cols = [(key, label, d) for key, label, d in COLUMNS if any(f"best_{key}" in r for r in records)]
+    head = ["optimiser", "genome", *[label for _, label, _ in cols], "Δ fitness", "cos dist to baseline",
+            "SSIM to baseline", "diversity", "images/run", "runs", "wall s/run", "peak GPU GB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    first = [r for r in records if r["method"] == records[0]["method"]] if records else []
+    base_row = ["baseline (plain image)", "—", *[_mean_std([r.get(f"baseline_{k}") for r in first], d)
+                                                for k, _, d in cols],
+                "—", "—", "—", "—", "1", str(len(first)), "—", "—"]
+    lines.append("| " + " | ".join(base_row) + " |")
+    for m in methods:
+        rs = [r for r in records if r["method"] == m]
+        if not rs:
+            continue
+        b = statistics.fmean(r["baseline_fitness"] for r in rs)
+        o = statistics.fmean(r["best_fitness"] for r in rs)
+        gain = f"{100 * (o - b) / abs(b):+.1f}%" if b else "n/a"
+        peaks = [r["peak_gpu_gb"] for r in rs if r.get("peak_gpu_gb") is not None]
+        row = [m, rs[0]["genome"], *[_mean_std([r.get(f"best_{k}") for r in rs], d) for k, _, d in cols], gain,
+               _mean_std([r["cos_distance"] for r in rs], 3), _mean_std([r["ssim"] for r in rs], 3),
+               _mean_std([r["diversity"] for r in rs], 3), str(rs[0]["images"]), str(len(rs)),
+               _mean_std([r["seconds"] for r in rs], 1), f"{max(peaks):.1f}" if peaks else "n/a (CPU)"]
+        lines.append("| " + " | ".join(row) + " |")
+    spaces = sorted({r["distance_space"] for r in records}) + sorted({r["diversity_space"] for r in records})
+    lines.append("")
+    lines.append(f"Mean ± std over prompts x seeds. Cosine distance in {'/'.join(sorted(set(spaces[:1])))} space; "
+                 f"diversity = mean pairwise cosine distance of the final set ({'/'.join(sorted(set(spaces[1:])))} "
+                 "space); Δ fitness = (mean best - mean baseline) / |mean baseline|.")
+    return "\n".join(lines)
+
+
+def plot_prompt_figure(out: Path, prompt: str, seed: int, methods: Sequence[str],
+                       records: Sequence[dict[str, Any]], path: Path) -> None:
+    """The baseline image and each method's best image for one prompt and seed, with their fitness."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    by_method = {r["method"]: r for r in records if r["prompt"] == prompt and r["seed"] == seed}
+    first = next(iter(by_method.values()))
+    panels = [("baseline", out / first["baseline_file"], first["baseline_fitness"])]
+    panels += [(m, out / by_method[m]["image_file"], by_method[m]["best_fitness"]) for m in methods if m in by_method]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6), squeeze=False)
+    for ax, (name, file, fit) in zip(axes[0], panels):
+        ax.imshow(Image.open(file))
+        ax.set_title(f"{name}\n{fit:.3f}", fontsize=8)
+        ax.axis("off")
+    fig.suptitle(f"{prompt[:90]} (seed {seed})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(out: str | Path, prompts: Sequence[PartiPrompt], methods: Sequence[str], seeds: Sequence[int],
+                  *, figures: bool = True) -> list[dict[str, Any]]:
+    """results.csv/json + versions.txt, table.md and the figures from the records of these prompts, methods, seeds."""
+    from tasks.bench import write_results
+
+    out = Path(out)
+    wanted = {_key(p.prompt, m, s) for p in prompts for m in methods for s in seeds}
+    latest: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for r in read_records(out):
+        k = _key(r["prompt"], r["method"], r["seed"])
+        if k in wanted:
+            latest[k] = r
+    order = {p.prompt: i for i, p in enumerate(prompts)}
+    records = sorted(latest.values(), key=lambda r: (order[r["prompt"]], r["seed"], list(methods).index(r["method"])))
+    config = json.loads((out / CONFIG).read_text(encoding="utf-8")) if (out / CONFIG).is_file() else {}
+    config = {**config, "prompts": [p.prompt for p in prompts], "methods": list(methods), "seeds": list(seeds)}
+    flat = [{k: v for k, v in r.items() if k != "curve"} for r in records]
+    write_results(flat, config, out)
+    (out / "results.json").write_text(json.dumps({"config": config, "records": records}, indent=1))
+    (out / "table.md").write_text(markdown_table(records, methods) + "\n")
+    if figures and records:
+        (out / "figures").mkdir(exist_ok=True)
+        for p in prompts:
+            i = order[p.prompt]
+            if any(r["prompt"] == p.prompt and r["seed"] == seeds[0] for r in records):
+                plot_prompt_figure(out, p.prompt, seeds[0], methods, records, out / "figures" / f"prompt_{i:02d}.png")
+    return records
