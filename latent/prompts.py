@@ -42,7 +42,7 @@ class PartiPrompt:
 
 
 def load_parti(path: str | Path | None = None) -> list[PartiPrompt]:
-    """All prompts of a Parti Prompts TSV (default: the shipped file), in file order."""
+    """All prompts of a Parti Prompts TSV (default: the shipped file), in file order, text stripped of outer spaces."""
     path = PARTI_FILE if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"prompts: no such file {path}")
