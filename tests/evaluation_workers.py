@@ -69,3 +69,8 @@ class SphereRecipe:
 
     def build(self):
         return sphere
+
+
+def sphere_with_outputs(x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """sphere plus a per-member output (the rows doubled), as an image fitness returns its images."""
+    return {"fitness": sphere(x), "double": 2 * x}

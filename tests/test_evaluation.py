@@ -16,10 +16,10 @@ from diffevo.evaluation import (EvaluationError, EvaluationFailedWarning, FaultP
 from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args, ray_address
 from diffevo.evaluation.faults import describe_failures, short
 from diffevo.evaluation.recipe import (ChunkCall, JobCall, build_fitness, check_fitness, check_picklable,
-                                       chunk_bounds, default_chunk_size, is_recipe)
-from evaluation_workers import BrokenRecipe, KillOnce, SphereRecipe, hang_on_large, sphere
+                                       chunk_bounds, default_chunk_size, is_recipe, split_outputs)
+from evaluation_workers import BrokenRecipe, KillOnce, SphereRecipe, hang_on_large, sphere, sphere_with_outputs
 from tasks.bench import run_job
-from tasks.task_recipe import TaskRecipe
+from tasks.task_recipe import ControlRecipe, TaskRecipe
 
 RUN = dict(popsize=24, steps=8, seed=3)
 
@@ -177,3 +177,25 @@ def test_run_job_returns_an_error_record_when_the_method_does_not_apply():
     assert final is None
     record, final = run_job("equal-maxima", "cmaes", 0, 16, 3)   # CMA-ES needs at least 2 dimensions
     assert "error" in record and final is None
+
+
+def test_pool_keeps_per_member_outputs_in_population_order():
+    x = torch.randn(7, 3, dtype=torch.float64)
+    with ProcessPool(2, chunk_size=3, start_method="fork").open(sphere_with_outputs) as evaluate:
+        assert torch.equal(evaluate(x), sphere(x))
+        assert torch.equal(evaluate.last_outputs["double"], 2 * x)
+
+
+def test_split_outputs_checks_rows():
+    out = split_outputs({"fitness": torch.ones(2, dtype=torch.float32), "images": torch.zeros(2, 3, 4, 4)}, 2)
+    assert out["fitness"].dtype.name == "float64" and out["images"].shape == (2, 3, 4, 4)
+    with pytest.raises(ValueError, match="must include 'fitness'"):
+        split_outputs({"images": torch.zeros(2, 3)}, 2)
+    with pytest.raises(ValueError, match="'images' has shape"):
+        split_outputs({"fitness": torch.ones(2), "images": torch.zeros(3, 3)}, 2)
+
+
+def test_control_recipe_builds_the_episode_return():
+    fitness = ControlRecipe("cartpole", (4,)).build()
+    returns = fitness(torch.zeros(3, fitness.policy.num_params))
+    assert returns.shape == (3,) and bool((returns >= 1).all())
