@@ -56,10 +56,19 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.output == "default":
         args.output = A.writable_file(f"{task.name}.png")
     start = time.perf_counter()
-    result = optimize(TaskRecipe(args.task, task.dim), task.dim, evaluator=backend_from_args(args), popsize=args.popsize, steps=args.steps, bounds=task.bounds,
-                      seed=args.seed, fitness_map=args.fitness_map, temperature=args.temperature,
-                      noise=args.noise, schedule=args.schedule, device=args.device, trace=task.dim == 2,
-                      progress=not args.quiet, checkpoint=args.checkpoint, **latent_options(args))
+    diffevo_options = dict(fitness_map=args.fitness_map, temperature=args.temperature, noise=args.noise,
+                           schedule=args.schedule, device=args.device, **latent_options(args))
+    if args.method == "niching" and args.checkpoint is None:
+        from .niching import niching_search
+
+        budget = args.budget or 2 * args.popsize * (args.steps + 1)
+        result = niching_search(TaskRecipe(args.task, task.dim), task.dim, bounds=task.bounds, budget=budget,
+                                popsize=args.popsize, steps=args.steps, seed=args.seed, trace=task.dim == 2,
+                                evaluator=backend_from_args(args), diffevo_options=diffevo_options)
+    else:
+        result = optimize(TaskRecipe(args.task, task.dim), task.dim, evaluator=backend_from_args(args), popsize=args.popsize, steps=args.steps, bounds=task.bounds,
+                          seed=args.seed, trace=task.dim == 2,
+                          progress=not args.quiet, checkpoint=args.checkpoint, **diffevo_options)
     elapsed = time.perf_counter() - start
     best_obj = float(task.objective(result.best_x[None].double())[0])
     print(f"task {task.name} (dim {task.dim}, {'maximise' if task.maximize else 'minimise'} the objective)")
@@ -68,17 +77,35 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     where = f"{coords}" if task.dim <= 8 else f"{str(coords)[:-1]}, ... ({task.dim} coordinates)]"
     print(f"  best objective {best_obj:.6g} at {where}"
           + (f" (known optimum {task.optimum_value:g})" if task.optimum_value is not None else ""))
+    print_solution_set(result.solutions, task)
     if task.optima is not None:
-        found = count_optima_found(result.population, task.optima, args.radius)
+        found = count_optima_found(result.solutions.x, task.optima, args.radius)
         shares = optimum_shares(result.population, task.optima, args.radius)
-        print(f"  optima found: {found} of {len(task.optima)} known (a final member within {args.radius}); "
+        print(f"  optima found: {found} of {len(task.optima)} known (a solution within {args.radius}); "
               f"share of the final population at each: {', '.join(f'{s:.0%}' for s in shares.tolist())}")
     if result.trace_population is not None and args.output is not None:
         out = args.output
         plot_trajectories(result.trace_population, out, fitness_fn=task.evaluate, bounds=task.bounds,
-                          optima=task.optima, title=f"Diffusion Evolution on {task.name}")
+                          optima=task.optima, title=f"Diffusion Evolution on {task.name}",
+                          solutions=result.solutions.near_best(SOLUTION_TOLERANCE)[0])
         print(f"  trajectory figure: {out}")
     return 0
+
+
+SOLUTION_TOLERANCE = 1e-6
+"""Summary and figure: solutions whose fitness is within this of the best count as equally good."""
+
+
+def print_solution_set(solutions, task) -> None:
+    """Summary lines of a run's solution set: size, and the solutions as good as the best (objective, x)."""
+    good_x, _ = solutions.near_best(SOLUTION_TOLERANCE)
+    print(f"  solution set: {len(solutions)} distinct solutions ({solutions.rule.describe() if solutions.rule else 'no rule'}); "
+          f"{len(good_x)} within {SOLUTION_TOLERANCE:g} of the best fitness:")
+    values = task.objective(good_x.double()) if len(good_x) else []
+    for x, v in list(zip(good_x, values))[:12]:
+        print(f"    objective {float(v):.6g} at {[round(c, 4) for c in x[:8].tolist()]}")
+    if len(good_x) > 12:
+        print(f"    ... and {len(good_x) - 12} more")
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
@@ -97,6 +124,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from .evaluation.cli_options import backend_from_args
 
+    if args.suite == "cec2013" and args.popsize is None and args.generations is None:
+        return _bench_cec2013_protocol(args)
+    args.methods = args.methods or DEFAULT_BENCH_METHODS
+    args.seeds = args.seeds or 10
     parse_methods(args.methods)
     if args.suite == "bbob" and (args.workers > 1 or args.ray_address is not None):
         raise ValueError("--workers/--ray-address: the bbob suite runs in one process (COCO's observer); "
@@ -122,6 +153,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_BENCH_METHODS = "diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random"
+
+
+def _bench_cec2013_protocol(args: argparse.Namespace) -> int:
+    """``diffevo bench --suite cec2013``: the CEC 2013 protocol (MaxFEs, 50 runs, resumable; tasks.cec_protocol)."""
+    from tasks.baselines import METHODS
+    from tasks.cec_protocol import NICHING_VARIANTS, run_cec2013
+
+    from .evaluation.cli_options import backend_from_args
+
+    methods = [m.strip() for m in (args.methods or "niching").split(",") if m.strip()]
+    unknown = [m for m in methods if m not in NICHING_VARIANTS and m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"--methods: unknown method(s) {', '.join(unknown) or '(none given)'}; available: "
+                         f"{', '.join(list(NICHING_VARIANTS) + list(METHODS))}")
+    out = Path(args.output or "benchmarks/results/cec2013_protocol")
+    run_cec2013(methods, args.seeds or 50, functions=args.tasks, output=out, backend=backend_from_args(args),
+                progress=not args.quiet)
+    print((out / "table.md").read_text())
+    print(f"results: {out}/runs.jsonl (resumable), results.csv, results.json, table.md")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = A.Parser(prog="diffevo", description="Diffusion Evolution: denoising as the optimizer")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="two-peaks", help="task name (see `diffevo tasks`; default two-peaks)")
     p.add_argument("--dim", type=A.positive_int, default=2, help="dimension for n-D tasks (default 2)")
     add_optimizer_arguments(p)
+    p.add_argument("--method", choices=("niching", "diffevo"), default="niching",
+                   help="niching (default): DiffEvo runs with taboo restarts and a local CMA-ES per basin, "
+                        "returning the solution set; diffevo: one plain DiffEvo run (also with --checkpoint)")
+    p.add_argument("--budget", type=A.positive_int, default=None,
+                   help="niching: evaluations in all (default 2 x popsize x (steps + 1))")
     p.add_argument("--radius", type=A.positive_float, default=0.1, help="distance that counts as reaching an optimum")
     p.add_argument("--output", type=_figure_path, default="default",
                    help="trajectory PNG path (default <task>.png; 'none' to skip)")
@@ -141,10 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tasks)
     p = sub.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
     p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob"),
-                   help="paper2d, multimodal, cec2013 or bbob (default paper2d)")
-    p.add_argument("--methods", default="diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random",
-                   help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random")
-    p.add_argument("--seeds", type=A.positive_int, default=10, help="runs per task and method, seeds 0..N-1 (default 10; bbob uses --instances)")
+                   help="paper2d, multimodal, cec2013 or bbob (default paper2d); cec2013 without --popsize/"
+                        "--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable)")
+    p.add_argument("--methods", default=None,
+                   help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
+                        f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "
+                        "niching-no-taboo/-no-local/-no-restarts/-no-clustering/-no-first/-fixed-popsize/-radius, or those")
+    p.add_argument("--seeds", type=A.positive_int, default=None, help="runs per task and method, seeds 0..N-1 "
+                   "(default 10; cec2013: 50, the protocol's; bbob uses --instances)")
     p.add_argument("--tasks", type=A.name_list, default=None, help="comma-separated subset of the suite's tasks")
     p.add_argument("--popsize", type=A.positive_int, default=None,
                    help="population per generation (default: the suite's)")

@@ -28,13 +28,16 @@ def landscape_grid(fitness_fn: Callable[[torch.Tensor], torch.Tensor], bounds: t
 def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = None, *,
                       fitness_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
                       bounds: torch.Tensor | None = None, optima: torch.Tensor | None = None,
-                      max_paths: int = 96, snapshots: int = 4, title: str | None = None,
-                      seed: int = 0) -> plt.Figure:
-    """Snapshots of the population and its trajectories, drawn over the landscape.
+                      max_paths: int = 48, snapshots: int = 4, title: str | None = None,
+                      seed: int = 0, solutions: torch.Tensor | None = None, smooth: int = 3) -> plt.Figure:
+    """Snapshots of the population and its lineages, drawn over the landscape.
 
     trace_population: (generations, popsize, 2) from ``DiffEvo(trace=True)``; fitness_fn and
-    bounds (2, 2) draw the landscape; optima (k, 2) are marked with crosses. Saves to ``path``
-    (PNG by suffix) when given and returns the figure.
+    bounds (2, 2) draw the landscape; optima (k, 2) are marked with red crosses; solutions (m, 2)
+    (e.g. ``result.solutions.x``) with white stars. The last panel follows ``max_paths`` members
+    (lineages: member i of one generation is denoised into member i of the next), each path smoothed by a
+    centred moving average over ``smooth`` generations and coloured by time (dark: noise, bright: final).
+    Saves to ``path`` (PNG by suffix) when given and returns the figure.
     """
     trace = torch.as_tensor(trace_population).double().cpu().numpy()
     if trace.ndim != 3 or trace.shape[2] != 2:
@@ -64,15 +67,37 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
     background(ax)
     rng = np.random.default_rng(seed)
     members = rng.choice(trace.shape[1], size=min(max_paths, trace.shape[1]), replace=False)
-    segments = np.concatenate([np.stack([trace[:-1, members], trace[1:, members]], 2).reshape(-1, 2, 2)])
+    paths = smooth_paths(trace[:, members], smooth)                  # (generations, m, 2)
+    segments = np.stack([paths[:-1], paths[1:]], 2).reshape(-1, 2, 2)
     colors = np.repeat(np.arange(gens - 1), len(members)) / max(gens - 2, 1)
-    lc = LineCollection(segments, array=colors, cmap="autumn", linewidths=0.7, alpha=0.9)
+    lc = LineCollection(segments, array=colors, cmap="plasma", linewidths=1.1, alpha=0.95)
     ax.add_collection(lc)
-    ax.scatter(trace[-1, members, 0], trace[-1, members, 1], s=6, c="red", zorder=4)
-    ax.set_title(f"{len(members)} trajectories", fontsize=9)
+    ax.scatter(paths[-1, :, 0], paths[-1, :, 1], s=8, c="yellow", edgecolors="black", linewidths=0.3, zorder=4)
+    if solutions is not None and len(solutions):
+        sol = torch.as_tensor(solutions).double().cpu().numpy()
+        for a in axes:
+            a.scatter(sol[:, 0], sol[:, 1], marker="*", s=120, c="white", edgecolors="black", linewidths=0.8,
+                      zorder=6)
+    ax.set_title(f"{len(members)} lineages (smoothed; dark = early)"
+                 + (f"; * = {len(solutions)} solutions" if solutions is not None else ""), fontsize=9)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, gens - 1), cmap="plasma"),
+                 ax=ax, fraction=0.046, pad=0.02, label="generation")
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
     return fig
+
+
+def smooth_paths(paths: np.ndarray, window: int = 3) -> np.ndarray:
+    """Centred moving average of paths (generations, m, 2) over ``window`` generations (ends kept as is):
+    the DDIM noise makes single steps jump; the average shows where a lineage is heading."""
+    if window <= 1 or paths.shape[0] < 3:
+        return paths.copy()
+    out = paths.copy()
+    h = window // 2
+    for g in range(1, paths.shape[0] - 1):
+        lo, hi = max(0, g - h), min(paths.shape[0], g + h + 1)
+        out[g] = paths[lo:hi].mean(0)
+    return out

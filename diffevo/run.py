@@ -17,6 +17,10 @@ from .evaluation.recipe import check_fitness
 from .optimizer import STATE_FORMAT, DiffEvo
 from .validation import check_bool, check_positive_int, check_writable
 from .result import Result
+from .solution_set import RadiusRule, SolutionSet, default_radius
+
+DEFAULT_OFFERED = 32
+"""Members per generation offered to optimize's default solution set (the best ones)."""
 
 FitnessFn = Callable[[torch.Tensor], Any]
 
@@ -46,7 +50,8 @@ def _is_one_real_number(value: Any) -> bool:
 def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int = 25,
              vectorized: bool = True, callback: Callable[[DiffEvo, Any], bool | None] | None = None,
              progress: bool = False, checkpoint: str | os.PathLike | None = None,
-             checkpoint_every: int = 1, evaluator: Backend | None = None, **options: Any) -> Result:
+             checkpoint_every: int = 1, evaluator: Backend | None = None,
+             solutions: SolutionSet | None = None, **options: Any) -> Result:
     """Run Diffusion Evolution on ``fitness_fn`` and return the :class:`Result`.
 
     fitness_fn: maps x (popsize, dim) tensor to (popsize,) fitness (or one row (dim,) to a number
@@ -58,6 +63,10 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
     ``vectorized`` says), or ``ProcessPool(workers, ...)`` / ``RayCluster(workers, address, ...)``: workers
     that each build ``fitness_fn`` once (a picklable callable, or a recipe with ``build()``), with
     timeout, retries and a failure policy. The result does not depend on the backend or worker count.
+    solutions: the :class:`~diffevo.solution_set.SolutionSet` every evaluated member is offered to, returned
+    as ``Result.solutions``; by default one with a radius rule (2 % of the box diagonal) and capacity
+    popsize, offered the best 32 members of each generation. It covers the generations run in this call
+    (a resumed run starts it afresh).
     """
     check_fitness(fitness_fn)
     backend = as_backend(evaluator)
@@ -75,6 +84,13 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
             opt.load_state_dict(state)
         except CheckpointError as exc:
             raise CheckpointError(f"{checkpoint}: {exc}") from None
+    offered = None if solutions is not None else DEFAULT_OFFERED
+    if solutions is None:
+        solutions = SolutionSet(opt.dim, RadiusRule(default_radius(opt.domain.lower, opt.domain.upper,
+                                                                   opt.domain.scale)),
+                                capacity=opt.popsize, maximize=opt.maximize)
+    elif not isinstance(solutions, SolutionSet):
+        raise TypeError(f"solutions must be a diffevo.SolutionSet or None, got {type(solutions).__name__}")
     evaluate_population = backend.open(fitness_fn, vectorized)
     bar = tqdm(total=opt.steps + 1, initial=opt.generation, disable=not progress, desc="diffevo",
                unit="gen", leave=False)
@@ -83,6 +99,7 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
             x = opt.ask()
             fitness = evaluate_population(x)
             opt.tell(fitness)
+            _offer(solutions, x, opt._last_fitness, offered, opt.maximize)
             bar.update(1)
             bar.set_postfix(best=f"{opt.best_fitness:.4g}", refresh=False)
             if checkpoint is not None and (opt.generation % checkpoint_every == 0 or opt.done):
@@ -92,4 +109,14 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
     finally:
         bar.close()
         evaluate_population.close()
-    return opt.result
+    result = opt.result
+    result.solutions = solutions
+    return result
+
+
+def _offer(solutions: SolutionSet, x: torch.Tensor, fitness: torch.Tensor, best: int | None, maximize: bool) -> None:
+    """Offer x (n, dim) with fitness (n,) to the solution set: all of them, or the ``best`` ones."""
+    if best is not None and len(fitness) > best:
+        keep = torch.argsort(fitness if maximize else -fitness, descending=True)[:best]
+        x, fitness = x[keep], fitness[keep]
+    solutions.add(x, fitness)

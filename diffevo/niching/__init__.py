@@ -1,0 +1,12 @@
+"""Multi-solution discovery around the unchanged DiffEvo core: taboo restarts, hill-valley clustering,
+local CMA-ES refinement per basin and an archive (see :func:`niching_search`)."""
+
+from .budget import BudgetExhausted, CountingFitness
+from .clustering import expected_edge, hill_valley_clusters
+from .local import LocalSearch, make_search, refine
+from .schedule import PopulationSchedule
+from .search import niching_search
+from .taboo import TabooRegions
+
+__all__ = ["niching_search", "TabooRegions", "PopulationSchedule", "hill_valley_clusters", "expected_edge",
+           "make_search", "refine", "LocalSearch", "CountingFitness", "BudgetExhausted"]

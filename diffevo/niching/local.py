@@ -1,0 +1,93 @@
+"""Local refinement of each basin by a small CMA-ES (``cmaes.CMA``), many basins batched per evaluation.
+
+Each seed x_s (one per new basin) starts a CMA-ES (Hansen & Ostermeier 2001; default population
+4 + floor(3 ln n)) with mean x_s and step size sigma_s (a quarter of the distance to the nearest other
+seed or recorded solution, so the search stays inside its basin), clipped to the box. All running
+searches ask together and their points are evaluated in one vectorised call. A search stops when
+``cmaes``' own criteria fire (tolx, tolfun, conditioning), when its best score improved by less than
+``tol_fun`` over the last 10 + ceil(30 n / lambda) generations (the tolfun horizon of Hansen's
+BIPOP-CMA-ES), after ``max_evals`` evaluations, or — the taboo rule of RS-CMSA — when its mean enters
+the taboo ball of a recorded basin (it is then a duplicate and discarded).
+
+``cmaes`` needs at least two coordinates: in 1-D an inert second coordinate is added (the fitness
+ignores it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .budget import BudgetExhausted
+from .taboo import TabooRegions
+
+
+@dataclass
+class LocalSearch:
+    """One basin's CMA-ES and its best point (scores: higher is better)."""
+
+    cma: object
+    dim: int
+    best_x: np.ndarray
+    best_score: float
+    evaluations: int = 0
+    history: list = field(default_factory=list)
+    status: str = "running"     # running | converged | stagnated | budget | taboo
+
+
+def make_search(x0: np.ndarray, score0: float, sigma: float, lower: np.ndarray, upper: np.ndarray,
+                seed: int) -> LocalSearch:
+    """A CMA-ES around x0 (dim,) with step size sigma, bounded by the box (lower, upper each (dim,))."""
+    from cmaes import CMA
+
+    dim = len(x0)
+    mean, bounds = np.asarray(x0, dtype=np.float64), np.stack([lower, upper], 1)
+    if dim == 1:
+        mean, bounds = np.append(mean, 0.0), np.vstack([bounds, [[-1.0, 1.0]]])
+    mean = np.clip(mean, bounds[:, 0] + 1e-12 * (bounds[:, 1] - bounds[:, 0]),
+                   bounds[:, 1] - 1e-12 * (bounds[:, 1] - bounds[:, 0]))
+    cma = CMA(mean=mean, sigma=float(sigma), bounds=bounds, seed=int(seed) % (2 ** 31))
+    return LocalSearch(cma, dim, np.asarray(x0, dtype=np.float64).copy(), float(score0))
+
+
+def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.ndarray], *,
+           taboo: TabooRegions | None = None, max_evals: int = 10_000, tol_fun: float = 1e-10) -> None:
+    """Run the searches to their stop (in place), one batched evaluation per lockstep generation.
+
+    scores_of(points (m, dim)) -> (m,) scores; raises BudgetExhausted when the budget is spent, in
+    which case the searches keep what they found and get status 'budget'.
+    """
+    active = [s for s in searches if s.status == "running"]
+    while active:
+        asked = [[s.cma.ask() for _ in range(s.cma.population_size)] for s in active]
+        points = np.concatenate([np.asarray(a)[:, : s.dim] for a, s in zip(asked, active)])
+        try:
+            scores = scores_of(points)
+        except BudgetExhausted:
+            for s in active:
+                s.status = "budget"
+            return
+        start = 0
+        for s, a in zip(active, asked):
+            sc = scores[start: start + len(a)]
+            start += len(a)
+            s.evaluations += len(a)
+            i = int(np.argmax(sc))
+            if sc[i] > s.best_score:
+                s.best_score, s.best_x = float(sc[i]), np.asarray(a[i][: s.dim], dtype=np.float64).copy()
+            s.cma.tell([(z, float(-v) if np.isfinite(v) else 1e300) for z, v in zip(a, sc)])
+            s.history.append(s.best_score)
+            horizon = 10 + math.ceil(30 * s.dim / s.cma.population_size)
+            if s.cma.should_stop():
+                s.status = "converged"
+            elif len(s.history) > horizon and s.history[-1] - s.history[-1 - horizon] < tol_fun * max(
+                    1.0, abs(s.history[-1])):
+                s.status = "stagnated"
+            elif s.evaluations >= max_evals:
+                s.status = "budget"
+            elif taboo is not None and len(taboo) and bool(taboo.contains(s.cma.mean[None, : s.dim])[0]):
+                s.status = "taboo"
+        active = [s for s in active if s.status == "running"]

@@ -1,0 +1,60 @@
+"""Taboo regions: balls around the basins already recorded, which restarts do not search again.
+
+Restarts that avoid known basins follow RS-CMSA (Ahrari, Deb & Preuss 2017, "Multimodal optimization
+by covariance matrix self-adaptation evolution strategy with repelling subpopulations"): every archived
+solution c_i carries a taboo ball B(c_i, r_i); points sampled inside are rejected and local searches
+whose mean enters one are stopped. Here the radius is
+
+    r_i = min(base_i, shrink * min_{j != i} ||c_i - c_j||),
+
+where base_i is the basin-size estimate when c_i was recorded (half the distance to the nearest other
+seed of its restart, at most ``max_fraction`` of the box diagonal) and ``shrink`` = 0.5, so two balls
+never overlap and a ball never reaches a neighbouring recorded optimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+
+class TabooRegions:
+    """Balls (centres (k, dim), radii (k,)) around recorded basins."""
+
+    def __init__(self, dim: int, shrink: float = 0.5) -> None:
+        self.dim = dim
+        self.shrink = shrink
+        self.centres = np.zeros((0, dim))
+        self.base = np.zeros(0)
+        self.radii = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def add(self, centre: np.ndarray, base_radius: float) -> None:
+        """Record a basin at centre (dim,) with its basin-size estimate; all radii are recomputed."""
+        self.centres = np.concatenate([self.centres, np.asarray(centre, dtype=np.float64).reshape(1, self.dim)])
+        self.base = np.append(self.base, float(base_radius))
+        self._update()
+
+    def _update(self) -> None:
+        r = self.base.copy()
+        if len(r) > 1:
+            d = cdist(self.centres, self.centres)
+            np.fill_diagonal(d, np.inf)
+            r = np.minimum(r, self.shrink * d.min(1))
+        self.radii = r
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        """Mask (n,): which points x (n, dim) lie inside a taboo ball."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
+        if len(self) == 0:
+            return np.zeros(len(x), dtype=bool)
+        return (cdist(x, self.centres) < self.radii[None]).any(1)
+
+    def nearest_distance(self, x: np.ndarray) -> np.ndarray:
+        """Distance (n,) from each point x (n, dim) to the nearest centre (inf when there is none)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
+        if len(self) == 0:
+            return np.full(len(x), np.inf)
+        return cdist(x, self.centres).min(1)

@@ -1,0 +1,103 @@
+"""The niching engine around DiffEvo: taboo restarts, hill-valley clustering, local refinement, CLI defaults."""
+
+import numpy as np
+import pytest
+import torch
+
+from diffevo.niching import (CountingFitness, BudgetExhausted, PopulationSchedule, TabooRegions, expected_edge,
+                             hill_valley_clusters, make_search, niching_search, refine)
+
+# Himmelblau's four minima: known basins (a restart must never refine one of them again)
+MINIMA = torch.tensor([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186], [3.584428, -1.848126]],
+                      dtype=torch.float64)
+
+
+def himmelblau(x):
+    x = torch.as_tensor(x, dtype=torch.float64)
+    return (x[:, 0] ** 2 + x[:, 1] - 11) ** 2 + (x[:, 0] + x[:, 1] ** 2 - 7) ** 2
+
+
+def basin_of(points):
+    """Index of the nearest Himmelblau minimum (its basin, for points refined to an optimum)."""
+    return torch.cdist(torch.as_tensor(points, dtype=torch.float64), MINIMA).argmin(1)
+
+
+def test_a_restart_never_reenters_a_recorded_basin():
+    # record two basins, then restart: no DiffEvo sample in a taboo ball is evaluated and no local search
+    # ends in a recorded basin; the other two minima are found
+    evaluated = []
+
+    def fitness(x):
+        evaluated.append(torch.as_tensor(x).clone())
+        return himmelblau(x)
+
+    result = niching_search(fitness, 2, bounds=(-4, 4), budget=30_000, popsize=256, steps=10, seed=1, minimize=True)
+    sol = result.solutions.x
+    assert sorted(basin_of(sol).tolist()) == [0, 1, 2, 3]            # one solution per basin, no duplicate
+    assert torch.cdist(sol, MINIMA).min(0).values.max() < 1e-4
+    assert len(result.history["popsize"]) >= 2 and result.evaluations <= 30_000
+    assert result.history["revisits"].sum() == 0                    # no refined seed ended in a recorded basin
+    later = torch.cat(evaluated)[int(result.history["global_evaluations"][0]):]
+    assert len(later) > 0
+
+
+def test_taboo_regions_do_not_overlap_and_reject_points_inside():
+    t = TabooRegions(2)
+    t.add(np.array([0.0, 0.0]), 5.0)
+    assert t.contains(np.array([[4.0, 0.0]]))[0]
+    t.add(np.array([2.0, 0.0]), 5.0)                     # a neighbour shrinks both balls to half the distance
+    assert t.radii.tolist() == [1.0, 1.0]
+    assert t.contains(np.array([[0.5, 0.0], [1.5, 0.0], [1.0, 0.0]])).tolist() == [True, True, False]
+    assert t.nearest_distance(np.array([[0.0, 3.0]]))[0] == pytest.approx(3.0)
+
+
+def test_hill_valley_clustering_on_hand_made_points():
+    # two hills of -himmelblau: points around (3, 2) and around (-2.8, 3.1) form two clusters
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([MINIMA[0].numpy() + 0.05 * rng.standard_normal((10, 2)),
+                          MINIMA[1].numpy() + 0.05 * rng.standard_normal((10, 2))])
+    score = -himmelblau(pts).numpy()
+    scores_of = lambda p: -himmelblau(p).numpy()
+    clusters = hill_valley_clusters(pts, score, scores_of, expected_edge(64.0, 20, 2))
+    assert len(clusters) == 2
+    assert sorted(len(c) for c in clusters) == [10, 10]
+    assert {tuple(sorted(set((np.asarray(c) >= 10).tolist()))) for c in clusters} == {(False,), (True,)}
+
+
+def test_local_search_refines_and_budget_is_hard():
+    scores = CountingFitness(lambda x: -himmelblau(x), budget=5000)
+    s = make_search(np.array([2.5, 2.5]), -1e9, 0.3, np.array([-4.0, -4.0]), np.array([4.0, 4.0]), seed=0)
+    refine([s], scores)
+    assert np.linalg.norm(s.best_x - MINIMA[0].numpy()) < 1e-5 and s.status in ("converged", "stagnated")
+    tiny = CountingFitness(lambda x: -himmelblau(x), budget=3)
+    with pytest.raises(BudgetExhausted):
+        tiny(np.zeros((4, 2)))
+    assert tiny.used == 0
+
+
+def test_population_schedule_doubles_after_a_restart_without_news_and_fits_the_budget():
+    s = PopulationSchedule(100, steps=9)
+    assert s.next(True) == 100 and s.next(False) == 200
+    assert s.fit(10_000) == 200 and s.fit(1_000) == 50 and s.fit(100) == 0
+
+
+def test_invalid_arguments_are_refused_before_any_evaluation():
+    calls = []
+    f = lambda x: calls.append(1) or himmelblau(x)
+    with pytest.raises(ValueError, match="bounds"):
+        niching_search(f, 2, bounds=None)
+    with pytest.raises(ValueError, match="niche_rule"):
+        niching_search(f, 2, bounds=(-4, 4), niche_rule="nope")
+    with pytest.raises(TypeError, match="taboo"):
+        niching_search(f, 2, bounds=(-4, 4), taboo="yes")
+    assert not calls
+
+
+def test_default_himmelblau_run_finds_all_four_minima(tmp_path, capsys):
+    from diffevo.cli import main
+
+    out = tmp_path / "h.png"
+    assert main(["optimize", "--task", "himmelblau", "--quiet", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "optima found: 4 of 4 known" in text and "solution set: 4 distinct solutions" in text
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
