@@ -80,8 +80,6 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
                       zorder=6)
     ax.set_title(f"{len(members)} lineages (smoothed; dark = early)"
                  + (f"; * = {len(solutions)} solutions" if solutions is not None else ""), fontsize=9)
-    fig.colorbar(matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, gens - 1), cmap="plasma"),
-                 ax=ax, fraction=0.046, pad=0.02, label="generation")
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:
