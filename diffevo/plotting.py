@@ -35,8 +35,10 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
     trace_population: (generations, popsize, 2) from ``DiffEvo(trace=True)``; fitness_fn and
     bounds (2, 2) draw the landscape; optima (k, 2) are marked with red crosses; solutions (m, 2)
     (e.g. ``result.solutions.x``) with white stars. The last panel follows ``max_paths`` members
-    (lineages: member i of one generation is denoised into member i of the next), each path smoothed by a
-    centred moving average over ``smooth`` generations and coloured by time (dark: noise, bright: final).
+    of the final population back through time, each step to the nearest member of the previous generation
+    (the DDIM noise makes a member's own path jump across the box; nearest ancestors show where the
+    population's mass flowed), smoothed by a centred moving average over ``smooth`` generations and
+    coloured by time (dark: noise, bright: final).
     Saves to ``path`` (PNG by suffix) when given and returns the figure.
     """
     trace = torch.as_tensor(trace_population).double().cpu().numpy()
@@ -67,7 +69,7 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
     background(ax)
     rng = np.random.default_rng(seed)
     members = rng.choice(trace.shape[1], size=min(max_paths, trace.shape[1]), replace=False)
-    paths = smooth_paths(trace[:, members], smooth)                  # (generations, m, 2)
+    paths = smooth_paths(nearest_ancestor_paths(trace, members), smooth)   # (generations, m, 2)
     segments = np.stack([paths[:-1], paths[1:]], 2).reshape(-1, 2, 2)
     colors = np.repeat(np.arange(gens - 1), len(members)) / max(gens - 2, 1)
     lc = LineCollection(segments, array=colors, cmap="plasma", linewidths=1.1, alpha=0.95)
@@ -78,8 +80,7 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
         for a in axes:
             a.scatter(sol[:, 0], sol[:, 1], marker="*", s=120, c="white", edgecolors="black", linewidths=0.8,
                       zorder=6)
-    ax.set_title(f"{len(members)} lineages (smoothed; dark = early)"
-                 + (f"; * = {len(solutions)} solutions" if solutions is not None else ""), fontsize=9)
+    ax.set_title(f"paths of {len(members)} final members (dark = early)", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:
@@ -98,4 +99,16 @@ def smooth_paths(paths: np.ndarray, window: int = 3) -> np.ndarray:
     for g in range(1, paths.shape[0] - 1):
         lo, hi = max(0, g - h), min(paths.shape[0], g + h + 1)
         out[g] = paths[lo:hi].mean(0)
+    return out
+
+
+def nearest_ancestor_paths(trace: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Paths (generations, m, 2) ending at the final members ``members`` of trace (generations, n, 2):
+    going back one generation at a time, each path steps to the nearest member of the earlier generation."""
+    gens = trace.shape[0]
+    out = np.empty((gens, len(members), trace.shape[2]))
+    out[-1] = trace[-1, members]
+    for g in range(gens - 2, -1, -1):
+        d = ((out[g + 1][:, None] - trace[g][None]) ** 2).sum(-1)
+        out[g] = trace[g, d.argmin(1)]
     return out
