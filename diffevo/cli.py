@@ -126,6 +126,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.suite == "cec2013" and args.popsize is None and args.generations is None:
         return _bench_cec2013_protocol(args)
+    if args.suite == "control-paper":
+        return _bench_control_paper(args)
     args.methods = args.methods or DEFAULT_BENCH_METHODS
     args.seeds = args.seeds or 10
     parse_methods(args.methods)
@@ -154,6 +156,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 DEFAULT_BENCH_METHODS = "diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random"
+
+
+def _bench_control_paper(args: argparse.Namespace) -> int:
+    """``diffevo bench --suite control-paper``: the paper's neuroevolution table (tasks.bench_control, resumable)."""
+    from tasks.bench_control import parse_cells, parse_methods, run_control_paper
+
+    if args.popsize is not None or args.generations is not None or args.workers > 1 or args.ray_address is not None:
+        raise ValueError("--popsize/--generations/--workers/--ray-address: control-paper follows the paper's "
+                         "protocol (popsize 256, 10 generations) in one process")
+    methods, cells = parse_methods(args.methods), parse_cells(args.tasks)
+    out = Path(args.output or "benchmarks/results/control_paper")
+    run_control_paper(methods, args.seeds or 4, tasks=[f"{e}:{p}" for e, p in cells], output=out,
+                      progress=not args.quiet)
+    print((out / "table.md").read_text())
+    print(f"results: {out}/runs.jsonl (resumable), results.csv, results.json, table.md, versions.txt")
+    return 0
 
 
 def _bench_cec2013_protocol(args: argparse.Namespace) -> int:
@@ -199,9 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.set_defaults(func=cmd_tasks)
     p = sub.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
-    p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob"),
-                   help="paper2d, multimodal, cec2013 or bbob (default paper2d); cec2013 without --popsize/"
-                        "--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable)")
+    p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob", "control-paper"),
+                   help="paper2d, multimodal, cec2013, bbob or control-paper (default paper2d); cec2013 without --popsize/"
+                        "--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable); control-paper: "
+                        "the paper's neuroevolution table (--tasks env or env:small/env:large, 4 runs, resumable)")
     p.add_argument("--methods", default=None,
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
                         f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "

@@ -1,0 +1,41 @@
+"""Named settings by use: ``DiffEvo(dim, **presets.NEUROEVOLUTION)``.
+
+The constructor defaults (rank fitness map, temperature 0.1, cosine schedule, noise 1) serve low-dimensional
+multimodal search. Neuroevolution at a small budget (the paper's 10 generations of 256 episodes) needs
+stronger selection and the official schedule's endpoints; see the README's "Choosing settings" for the
+measurements behind each preset (``benchmarks/defaults.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .validation import check_positive_int, check_real
+
+
+def official_cosine_schedule(steps: int, eps: float = 1e-3) -> list[float]:
+    """alpha_bar of the official experiments at ``steps + 1`` points, increasing: ``steps + 1`` floats.
+
+    alpha = ((cos(s) + 1) / 2 + eps) (1 - eps) / (1 + eps) for s evenly spaced in [0, pi]: from
+    eps (1 - eps) / (1 + eps) (about 0.000998 for eps = 1e-3) up to 1 - eps (0.999). ``steps=9`` is the
+    paper's 10-point control schedule.
+    """
+    steps = check_positive_int(steps, "steps")
+    eps = check_real(eps, "eps", minimum=0.0, exclusive_minimum=True, maximum=0.5)
+    points = [math.pi * (1 - k / steps) for k in range(steps + 1)]
+    return [((math.cos(s) + 1) / 2 + eps) * (1 - eps) / (1 + eps) for s in points]
+
+
+def paper_control(steps: int = 9) -> dict[str, Any]:
+    """The paper's control settings (arXiv 2410.02543): energy map exp(R / T), T = 1, official schedule, noise 1."""
+    return {"steps": steps, "schedule": official_cosine_schedule(steps), "fitness_map": "energy",
+            "temperature": 1.0, "noise": 1.0}
+
+
+PAPER_CONTROL: dict[str, Any] = paper_control()
+"""``paper_control()`` at the paper's 9 denoising steps (10 evaluated generations)."""
+
+
+NEUROEVOLUTION: dict[str, Any] = dict(PAPER_CONTROL)
+"""Provisional: the measured preset replaces this."""

@@ -1,0 +1,201 @@
+"""``diffevo bench --suite control-paper``: the paper's neuroevolution table (arXiv 2410.02543), reproduced and compared.
+
+Protocol (the official RL experiments, facts in REFERENCES.md): popsize 256, 10 evaluated generations
+(2,560 episodes a run), ONE fresh episode per member and generation (seeded from the run's seed, see
+:func:`tasks.episodes.generation_seed`), at most 500 steps, observations normalised by the observation box,
+ReLU MLP policies (small: obs -> 8 -> out; large: obs -> 128 -> 128 -> out), weights starting at N(0, 1).
+A cell is the share of the final population's episodes that *solve* by their ending (CartPole survives to
+the cutoff, the others terminate at the goal), pooled over the runs: k / (runs x 256), as the paper's k/1024.
+
+Methods (:data:`METHODS`): Diffusion Evolution with the paper's settings (``raw-paper``, ``latent-paper``:
+energy map T = 1, the official schedule, noise 1) and with the package's neuroevolution preset (``raw``,
+``latent``; :data:`diffevo.presets.NEUROEVOLUTION`), latent = kernel on a 2-D random projection; and the
+package's peers at the same budget through :func:`tasks.baselines.make_optimizer` with their default
+settings (``cmaes``, ``sepcmaes``, ``openes``, ``pgpe``), starting at 0 with unit spread.
+
+Every finished run is appended to ``runs.jsonl`` in the output folder, so an interrupted benchmark resumes
+where it stopped; results.csv/json, table.md and versions.txt are rewritten from all runs at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+from diffevo.presets import NEUROEVOLUTION, PAPER_CONTROL
+from diffevo.validation import check_positive_int
+
+from .baselines import make_optimizer
+from .bench import write_results
+from .control import PAPER_POLICIES, PAPER_PROTOCOL, control_task, resolve_env
+
+ENVS = ("cartpole", "acrobot", "mountaincar", "mountaincarcontinuous")
+POPSIZE = 256
+GENERATIONS = 10
+LATENT = {"latent_dim": 2}
+
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    # name -> (make_optimizer method, options)
+    "latent": ("diffevo", {**NEUROEVOLUTION, **LATENT}),
+    "raw": ("diffevo", dict(NEUROEVOLUTION)),
+    "latent-paper": ("diffevo", {**PAPER_CONTROL, **LATENT}),
+    "raw-paper": ("diffevo", dict(PAPER_CONTROL)),
+    "cmaes": ("cmaes", {}),
+    "sepcmaes": ("sepcmaes", {}),
+    "openes": ("openes", {}),
+    "pgpe": ("pgpe", {}),
+}
+LABELS = {"latent": "latent DiffEvo, preset", "raw": "raw DiffEvo, preset",
+          "latent-paper": "latent DiffEvo, paper settings", "raw-paper": "raw DiffEvo, paper settings",
+          "cmaes": "CMA-ES", "sepcmaes": "sep-CMA-ES", "openes": "OpenES", "pgpe": "PGPE"}
+DEFAULT_METHODS = tuple(METHODS)
+
+PUBLISHED: dict[tuple[str, str, str], float] = {
+    # (env, policy, method) -> % of the final population solving (the paper's table, k/1024)
+    ("cartpole", "small", "raw"): 92.5, ("cartpole", "small", "latent"): 96.4, ("cartpole", "small", "cmaes"): 5.9,
+    ("acrobot", "small", "raw"): 79.1, ("acrobot", "small", "latent"): 95.2, ("acrobot", "small", "cmaes"): 13.5,
+    ("mountaincar", "small", "raw"): 92.0, ("mountaincar", "small", "latent"): 97.1,
+    ("mountaincar", "small", "cmaes"): 10.2,
+    ("mountaincarcontinuous", "small", "raw"): 59.4, ("mountaincarcontinuous", "small", "latent"): 80.7,
+    ("mountaincarcontinuous", "small", "cmaes"): 56.7,
+    ("cartpole", "large", "latent"): 79.4,
+}
+"""Published cells; ``raw``/``latent`` here are the paper's Diffusion Evolution runs (compare with both our
+preset rows and our paper-settings rows)."""
+
+
+def parse_cells(tasks: Sequence[str] | None) -> list[tuple[str, str]]:
+    """--tasks entries 'env' (both policies) or 'env:small' / 'env:large' -> [(env, policy)], envs as short names."""
+    if not tasks:
+        return [(e, p) for p in PAPER_POLICIES for e in ENVS]
+    cells = []
+    for item in tasks:
+        env, _, policy = item.partition(":")
+        short = next((k for k in ENVS if k == env or resolve_env(k).env_id == env), None)
+        if short is None:
+            raise ValueError(f"--tasks: unknown control-paper environment {env!r}; choose from {', '.join(ENVS)} "
+                             "(optionally :small or :large)")
+        if policy and policy not in PAPER_POLICIES:
+            raise ValueError(f"--tasks: unknown policy {policy!r} in {item!r}; choose small or large")
+        cells += [(short, p) for p in ([policy] if policy else PAPER_POLICIES)]
+    return cells
+
+
+def parse_methods(methods: str | Sequence[str] | None) -> list[str]:
+    """'latent,raw' or a list -> validated method names (default: all of :data:`METHODS`)."""
+    if methods is None:
+        return list(DEFAULT_METHODS)
+    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    names = [m for m in names if m]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown or not names:
+        raise ValueError(f"--methods: unknown control-paper method(s) {', '.join(unknown) or '(none given)'}; "
+                         f"available: {', '.join(METHODS)}")
+    return names
+
+
+def run_control(env: str, policy: str, method: str, seed: int, popsize: int = POPSIZE,
+                generations: int = GENERATIONS) -> dict[str, Any]:
+    """One run of ``method`` on ``env`` with the ``policy`` ('small'/'large') under the paper's protocol: its record.
+
+    The record holds the final population's solved count and share, its mean return, the best return seen,
+    the solved share of every generation (``curve_solved``) and the wall time.
+    """
+    start = time.perf_counter()
+    task = control_task(env, PAPER_POLICIES[policy], episode_seed=seed, **PAPER_PROTOCOL)
+    fitness = task.metadata["fitness"]
+    name, options = METHODS[method]
+    options = {k: v for k, v in options.items() if k != "steps"}
+    opt = make_optimizer(name, task.dim, popsize, generations, center=0.0, scale=1.0, seed=seed, **options)
+    curve, best = [], -float("inf")
+    while not opt.done:
+        x = opt.ask()
+        f = fitness(x)
+        opt.tell(f)
+        curve.append(float(fitness.solved().double().mean()))
+        best = max(best, float(f.max()))
+    episodes = fitness.last
+    solved = int(fitness.solved().sum())
+    fitness.close()
+    return {"env": env, "env_id": task.metadata["env_id"], "policy": policy, "dim": task.dim, "method": method,
+            "seed": seed, "popsize": popsize, "generations": generations, "episodes": popsize * generations,
+            "solved": solved, "members": popsize, "solved_share": solved / popsize,
+            "final_mean_return": float(episodes.mean_return.mean()), "best_return": best,
+            "final_mean_length": float(episodes.lengths.double().mean()), "curve_solved": curve,
+            "seconds": time.perf_counter() - start}
+
+
+def pooled(records: Sequence[dict[str, Any]], env: str, policy: str, method: str) -> tuple[float, int, int]:
+    """(% solving pooled over runs, solved count, members) of one cell; NaN % when it has no runs."""
+    rs = [r for r in records if (r["env"], r["policy"], r["method"]) == (env, policy, method)]
+    k, n = sum(r["solved"] for r in rs), sum(r["members"] for r in rs)
+    return (100.0 * k / n if n else float("nan")), k, n
+
+
+def control_table(records: Sequence[dict[str, Any]], methods: Sequence[str], cells: Sequence[tuple[str, str]]) -> str:
+    """Markdown: per policy, a row per method and a column per environment, 'ours (published)' in % solving."""
+    lines = []
+    for policy in dict.fromkeys(p for _, p in cells):
+        envs = [e for e, p in cells if p == policy]
+        dim = {r["env"]: r["dim"] for r in records if r["policy"] == policy}
+        lines += ["", f"**{policy} policy** ({', '.join(f'{e} {dim[e]}' for e in envs if e in dim)} weights): "
+                  "% of the final population solving, pooled over runs (published in brackets)", "",
+                  "| method | " + " | ".join(resolve_env(e).env_id for e in envs) + " |",
+                  "|---|" + "---:|" * len(envs)]
+        for m in methods:
+            row = []
+            for e in envs:
+                pct, k, n = pooled(records, e, policy, m)
+                pub = PUBLISHED.get((e, policy, m.replace("-paper", "")))
+                txt = "—" if not n else f"{pct:.1f} ({k}/{n})"
+                row.append(txt + (f" [{pub:g}]" if pub is not None else ""))
+            lines.append(f"| {LABELS[m]} | " + " | ".join(row) + " |")
+    return "\n".join(lines).strip() + "\n"
+
+
+def load_runs(path: Path) -> list[dict[str, Any]]:
+    """The records of ``runs.jsonl`` (empty if missing)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_control_paper(methods: str | Sequence[str] | None = None, seeds: int = 4, *,
+                      tasks: Sequence[str] | None = None, output: str | Path = "benchmarks/results/control_paper",
+                      progress: bool = True) -> list[dict[str, Any]]:
+    """Run every (env, policy, method, seed) not yet in ``<output>/runs.jsonl`` and write the table.
+
+    tasks: 'env' or 'env:policy' entries (default all four environments, small and large policy);
+    seeds: runs per cell, seeds 0..seeds-1 (the paper pools at least four). Returns all records.
+    """
+    methods = parse_methods(methods)
+    seeds = check_positive_int(seeds, "seeds")
+    cells = parse_cells(tasks)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "runs.jsonl"
+    records = load_runs(log)
+    done = {(r["env"], r["policy"], r["method"], r["seed"]) for r in records}
+    # cheap cells first (small policy, CartPole) so a partial run already fills the main table
+    jobs = [(e, p, m, s) for p, e in sorted(((p, e) for e, p in cells), key=lambda pe: pe[0] != "small")
+            for m in methods for s in range(seeds) if (e, p, m, s) not in done]
+    for env, policy, method, seed in tqdm(jobs, desc="bench control-paper", unit="run", disable=not progress):
+        record = run_control(env, policy, method, seed)
+        records.append(record)
+        with open(log, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    keep = [r for r in records if (r["env"], r["policy"]) in cells and r["method"] in methods and r["seed"] < seeds]
+    config = {"suite": "control-paper", "methods": methods, "seeds": seeds, "cells": [list(c) for c in cells],
+              "popsize": POPSIZE, "generations": GENERATIONS, "episodes_per_run": POPSIZE * GENERATIONS,
+              "protocol": PAPER_PROTOCOL, "policies": {p: list(h) for p, h in PAPER_POLICIES.items()},
+              "method_options": {m: METHODS[m] for m in methods}, "published": {"/".join(k): v for k, v in PUBLISHED.items()}}
+    write_results([{k: v for k, v in r.items() if k != "curve_solved"} for r in keep], config, out)
+    header = (f"Suite `control-paper`: the paper's RL protocol, popsize {POPSIZE}, {GENERATIONS} generations "
+              f"({POPSIZE * GENERATIONS} episodes a run), one fresh episode per member, at most 500 steps, "
+              f"{seeds} runs per cell (seeds 0..{seeds - 1}); cell = ours % (solved/members) [published %].\n")
+    (out / "table.md").write_text(header + control_table(keep, methods, cells))
+    return keep
