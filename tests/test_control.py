@@ -149,3 +149,148 @@ def test_fan_in_scale_matches_each_layer():
     w2, b2 = policy.unflatten(s[None])[1]
     assert torch.all(w1 == 1.0) and torch.all(b1 == 1.0)                      # 2 / sqrt(4)
     assert torch.allclose(w2, torch.full_like(w2, 2 / 128 ** 0.5)) and torch.allclose(b2, torch.full_like(b2, 2 / 128 ** 0.5))
+
+
+# ----------------------------------------------------------------- the paper's protocol (issue 12)
+import json  # noqa: E402
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from diffevo.presets import NEUROEVOLUTION, PAPER_CONTROL, official_cosine_schedule  # noqa: E402
+from tasks.bench_control import control_table, parse_cells, parse_methods, run_control, run_control_paper  # noqa: E402
+from tasks.control import PAPER_POLICIES, PAPER_PROTOCOL  # noqa: E402
+from tasks.episodes import Episodes, generation_seed, solved_by_ending  # noqa: E402
+from tasks.observation import BoxNormaliser  # noqa: E402
+
+
+def test_observations_are_rescaled_by_the_box_and_huge_bounds_count_as_one():
+    inf = float("inf")
+    norm = BoxNormaliser(np.array([-4.8, -inf, -0.5, -2e3]), np.array([4.8, inf, 1.5, 2e3]))
+    obs = np.array([[4.8, 3.0, -0.5, 7.0], [0.0, -1.0, 0.5, 0.0], [-2.4, 0.0, 1.5, -1.0]])
+    s3 = math.sqrt(3)
+    expected = s3 * np.array([[1.0, 3.0, -1.0, 7.0], [0.0, -1.0, 0.0, 0.0], [-0.5, 0.0, 1.0, -1.0]])
+    assert np.allclose(norm(obs), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="high > low"):
+        BoxNormaliser(np.array([1.0]), np.array([1.0]))
+
+
+def test_a_normalised_task_feeds_the_policy_the_rescaled_observation():
+    # a 2 -> 3 linear MountainCar policy whose outputs are (-v, 0, v) of what it sees: with normalisation
+    # it sees sqrt(3) * v / 0.07, without it the raw velocity; the returns agree (argmax is scale-free)
+    task = control_task("mountaincar", (), normalize_obs=True, max_steps=300)
+    assert np.allclose(task.metadata["fitness"].normaliser(np.array([[0.6, 0.07]])), [[math.sqrt(3)] * 2])
+    plain = control_task("mountaincar", (), max_steps=300)
+    g = pumping_policy()
+    assert torch.equal(task.evaluate(g), plain.evaluate(g))
+
+
+def pumping_policy() -> torch.Tensor:
+    """MountainCar: push in the direction of the velocity (action 2 if v > 0 else 0): reaches the goal."""
+    g = torch.zeros(1, 9, dtype=torch.float64)      # weights (3, 2) row-major, then 3 biases
+    g[0, 1], g[0, 5] = -1.0, 1.0                     # out0 = -v, out2 = +v
+    return g
+
+
+def test_solved_by_ending_on_hand_made_episodes():
+    terminated = torch.tensor([[True, False], [False, False], [True, False]])
+    truncated = torch.tensor([[False, True], [False, False], [False, False]])
+    assert torch.equal(solved_by_ending(terminated, truncated, "survive"),
+                       torch.tensor([[False, True], [False, False], [False, False]]))
+    assert torch.equal(solved_by_ending(terminated, truncated, "goal"), terminated)
+    ep = Episodes(torch.zeros(3, 2, dtype=torch.float64), torch.ones(3, 2, dtype=torch.long), terminated, truncated)
+    assert torch.equal(ep.solved("goal"), terminated)
+    with pytest.raises(ValueError, match="no solved rule"):
+        ep.solved(None)
+    with pytest.raises(ValueError, match="share one"):
+        Episodes(torch.zeros(3, 2), torch.zeros(3, 1), terminated, truncated)
+
+
+def test_cartpole_survival_and_mountaincar_goal_are_read_from_the_episode_endings():
+    cart = control_task("cartpole", (), episodes=4, max_steps=200, normalize_obs=True)
+    fit = cart.metadata["fitness"]
+    good, still = linear_cartpole_genome([0.0, 0.0, 3.0, 1.0]), torch.zeros(1, 10, dtype=torch.float64)
+    ep = fit.rollout(torch.cat([good, still]))
+    assert torch.equal(ep.lengths[0], torch.full((4,), 200)) and bool(ep.truncated[0].all())    # the step cap
+    assert torch.equal(fit.solved(), torch.tensor([[True] * 4, [False] * 4]))
+    car = control_task("mountaincar", (), **{**PAPER_PROTOCOL, "episodes": 3}).metadata["fitness"]
+    ep = car.rollout(torch.cat([pumping_policy(), torch.zeros(1, 9, dtype=torch.float64)]))
+    assert bool(ep.terminated[0].all()) and bool((ep.lengths[0] < 200).all())       # reached the goal
+    assert not bool(ep.terminated[1].any()) and torch.equal(ep.lengths[1], torch.full((3,), 500))   # cap 500
+    assert torch.equal(car.solved(ep), torch.tensor([[True] * 3, [False] * 3]))
+    assert torch.equal(ep.returns, -ep.lengths.double())
+
+
+def test_the_same_run_seed_gives_the_same_fresh_episodes():
+    x = torch.randn(32, 58, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    runs = []
+    for _ in range(2):
+        fit = control_task("cartpole", PAPER_POLICIES["small"], episode_seed=7, **PAPER_PROTOCOL).metadata["fitness"]
+        runs.append([fit.rollout(x) for _ in range(3)])
+    for a, b in zip(*runs):                                   # a rerun repeats every generation's episodes
+        assert torch.equal(a.returns, b.returns) and torch.equal(a.terminated, b.terminated)
+    assert not torch.equal(runs[0][0].returns, runs[0][1].returns)       # fresh episodes every generation
+    other = control_task("cartpole", (8,), episode_seed=8, **PAPER_PROTOCOL).metadata["fitness"]
+    assert not torch.equal(other.rollout(x).returns, runs[0][0].returns)  # another run seed, other episodes
+    assert generation_seed(7, 2) == generation_seed(7, 2) != generation_seed(7, 3)
+    assert 0 <= generation_seed(2 ** 40, 10 ** 6) < 2 ** 31
+    with pytest.raises(ValueError, match="fresh_episodes"):
+        control_task("cartpole", episode_seed=None, fresh_episodes=True)
+
+
+def test_mountaincar_continuous_and_pendulum_run_with_both_heads_and_env_options():
+    mcc = control_task("mountaincarcontinuous", PAPER_POLICIES["small"], episode_seed=0, **PAPER_PROTOCOL)
+    assert mcc.dim == 33 and mcc.metadata["solved_by"] == "goal"
+    x = torch.randn(4, 33, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ep = mcc.metadata["fitness"].rollout(x)
+    assert ep.returns.shape == (4, 1) and bool((ep.lengths <= 500).all())
+    fit = mcc.metadata["fitness"]
+    out = torch.tensor([[-5.0], [0.3], [4.0]], dtype=torch.float64)
+    assert np.allclose(fit.actions(out), np.tanh(out.numpy()), atol=1e-6)                  # tanh head on [-1, 1]
+    clip = control_task("mountaincarcontinuous", (8,), head="clip").metadata["fitness"]
+    assert np.allclose(clip.actions(out), [[-1.0], [0.3], [1.0]], atol=1e-6)
+    pend = control_task("pendulum", (8,), activation="relu", max_steps=50)
+    xp = torch.randn(4, pend.dim, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    ep = pend.metadata["fitness"].rollout(xp)
+    assert bool((ep.lengths == 50).all()) and bool(ep.truncated.all()) and bool((ep.returns < 0).all())
+    with pytest.raises(ValueError, match="no solved rule"):
+        pend.metadata["fitness"].solved()
+    light = control_task("pendulum", (8,), activation="relu", max_steps=50, env_options={"g": 2.0})
+    assert not torch.equal(light.metadata["fitness"].rollout(xp).returns, ep.returns)
+    with pytest.raises(ValueError, match="head"):
+        control_task("cartpole", (8,), head="tanh")
+    with pytest.raises(ValueError, match="max_steps"):
+        control_task("cartpole", (8,), max_steps=0)
+    with pytest.raises(TypeError, match="env_options"):
+        control_task("cartpole", (8,), env_options=["g"])
+
+
+def test_official_schedule_and_presets():
+    a = official_cosine_schedule(9)
+    assert len(a) == 10 and abs(a[0] - 0.000998) < 1e-6 and abs(a[-1] - 0.999) < 1e-12
+    assert all(x < y for x, y in zip(a, a[1:]))
+    assert PAPER_CONTROL["fitness_map"] == "energy" and PAPER_CONTROL["temperature"] == 1.0
+    DiffEvo(58, 16, seed=0, **NEUROEVOLUTION)          # the preset is a valid set of DiffEvo arguments
+
+
+def test_latent_preset_solves_cartpole_with_the_58_weight_policy_in_most_of_the_population():
+    record = run_control("cartpole", "small", "latent", seed=0)
+    assert record["dim"] == 58 and record["episodes"] == 2560
+    assert record["solved_share"] > 0.5, record
+
+
+def test_control_paper_runner_writes_a_resumable_table(tmp_path):
+    assert parse_cells(["cartpole:small", "Acrobot-v1"]) == [("cartpole", "small"), ("acrobot", "small"),
+                                                            ("acrobot", "large")]
+    with pytest.raises(ValueError, match="unknown control-paper environment"):
+        parse_cells(["pong"])
+    with pytest.raises(ValueError, match="unknown control-paper method"):
+        parse_methods("latent,adam")
+    records = run_control_paper("cmaes", 1, tasks=["cartpole:small"], output=tmp_path, progress=False)
+    assert len(records) == 1 and (tmp_path / "versions.txt").exists()
+    table = (tmp_path / "table.md").read_text()
+    assert "CMA-ES" in table and "[5.9]" in table and "/256)" in table
+    again = run_control_paper("cmaes", 1, tasks=["cartpole:small"], output=tmp_path, progress=False)
+    assert again == records and len((tmp_path / "runs.jsonl").read_text().splitlines()) == 1   # resumed, not rerun
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["episodes_per_run"] == 2560
+    assert "—" in control_table(records, ["cmaes", "latent"], [("cartpole", "small")])
