@@ -11,6 +11,8 @@ an all-zero row; rows are processed in chunks so memory stays bounded for large 
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 24
@@ -69,7 +71,7 @@ def shift_log_weights(log_w: torch.Tensor) -> torch.Tensor:
 
 def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: float,
                 keys: torch.Tensor | None = None,
-                max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS) -> torch.Tensor:
+                max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS, global_pull: float = 0.0) -> torch.Tensor:
     """Fitness-weighted kernel estimate of every member's clean state.
 
     population: (n, d) values averaged (the population at step t);
@@ -82,6 +84,13 @@ def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: floa
     if every log weight is -inf (no member carries information), fitness is ignored and the
     estimate uses the kernel alone instead of producing NaN. At most ``max_chunk_elements``
     kernel entries exist at once; when the whole (n, n) kernel fits, its symmetry is used.
+
+    global_pull: eps >= 0. With eps > 0 the weights are ``g_j (K_ij + eps)`` with the unnormalised kernel
+    ``K_ij = exp(-|k_i - sqrt(alpha) k_j|^2 / (2 (1 - alpha)))`` (1 at the kernel's centre): every member is
+    also pulled towards the population's fitness-weighted mean, in proportion to eps against the fitness its
+    own neighbourhood holds. A member with good neighbours barely moves; one whose kernel sees only poor
+    members (or nobody, in high dimension) moves towards the best. This is the explicit form of what the
+    official code's 1e-9 floors on fitness and kernel do by accident when the kernel underflows.
     """
     n, d = population.shape
     keys = population if keys is None else keys
@@ -95,6 +104,11 @@ def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: floa
     work_dtype = torch.promote_types(out_dtype, torch.float32)  # never form the kernel in half precision
     values = population.to(work_dtype)
     log_w = shift_log_weights(log_weights.to(device=values.device, dtype=torch.float64)).to(work_dtype)
+    if global_pull < 0 or not math.isfinite(global_pull):
+        raise ValueError(f"global_pull must be a finite number >= 0, got {global_pull!r}")
+    if global_pull > 0:
+        return _pulled_estimate(values, log_w, keys.to(work_dtype), alpha, global_pull,
+                                max_chunk_elements).to(out_dtype)
     c, bias, scale = kernel_logit_terms(keys.to(work_dtype), alpha)
     col_bias = bias + log_w                                            # (n,)
     out = torch.empty_like(values)
@@ -109,6 +123,23 @@ def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: floa
             logits = torch.addmm(col_bias.unsqueeze(0), c[start:stop], c_t, alpha=scale)   # (rows, n)
             _softmax_average(logits, values, out[start:stop])
     return out.to(out_dtype)
+
+
+def _pulled_estimate(values: torch.Tensor, log_w: torch.Tensor, keys: torch.Tensor, alpha: float, pull: float,
+                     max_chunk_elements: int) -> torch.Tensor:
+    """x0 (n, d) with weights g_j (K_ij + pull), K unnormalised (see :func:`estimate_x0`); values (n, d), keys (n, k)."""
+    n = values.shape[0]
+    s, var = alpha ** 0.5, 1.0 - alpha
+    sq = keys.pow(2).sum(dim=1)                                        # (n,)
+    log_pull = math.log(pull)
+    out = torch.empty_like(values)
+    chunk = max(1, max_chunk_elements // n)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        d2 = (sq[start:stop, None] - 2 * s * keys[start:stop] @ keys.T + alpha * sq[None, :]).clamp_min_(0)
+        log_k = torch.logaddexp(d2.mul_(-0.5 / var), torch.full_like(d2, log_pull))
+        _softmax_average(log_k.add_(log_w), values, out[start:stop])
+    return out
 
 
 def _softmax_average(logits: torch.Tensor, values: torch.Tensor, out: torch.Tensor) -> None:
