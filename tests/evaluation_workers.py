@@ -74,3 +74,23 @@ class SphereRecipe:
 def sphere_with_outputs(x: torch.Tensor) -> dict[str, torch.Tensor]:
     """sphere plus a per-member output (the rows doubled), as an image fitness returns its images."""
     return {"fitness": sphere(x), "double": 2 * x}
+
+
+class SlowSphere:
+    """sphere after ``seconds`` of sleep per call (a run slow enough to be killed mid-way)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.seconds)
+        return sphere(x)
+
+
+def run_with_checkpoint(checkpoint: str, seconds: float) -> None:
+    """The driver of the kill test: a process-pool run of SlowSphere writing ``checkpoint`` every generation."""
+    from diffevo import optimize
+    from diffevo.evaluation import ProcessPool
+
+    optimize(SlowSphere(seconds), 3, popsize=24, steps=8, seed=3, checkpoint=checkpoint,
+             evaluator=ProcessPool(2, start_method="fork"))
