@@ -37,5 +37,20 @@ PAPER_CONTROL: dict[str, Any] = paper_control()
 """``paper_control()`` at the paper's 9 denoising steps (10 evaluated generations)."""
 
 
-NEUROEVOLUTION: dict[str, Any] = dict(PAPER_CONTROL)
-"""Provisional: the measured preset replaces this."""
+
+def neuroevolution(steps: int = 9, global_pull: float = 0.01) -> dict[str, Any]:
+    """The neuroevolution preset: the paper's control settings plus an explicit global pull (``global_pull``).
+
+    Energy map exp(R / T) with T = 1 (returns of RL tasks span tens to hundreds, so this selects hard),
+    the official schedule's endpoints (alpha from about 0.001 to 0.999), noise 1, and
+    ``global_pull=0.01``: members whose kernel neighbourhood holds little fitness are pulled towards the
+    fitness-weighted population mean (what the official code's 1e-9 floors do implicitly). Measured in
+    ``benchmarks/defaults.py`` and ``diffevo bench --suite control-paper``. Use with ``latent_dim=2`` for
+    policies of more than a few dozen weights.
+    """
+    return {**paper_control(steps), "global_pull": check_real(global_pull, "global_pull", minimum=0.0)}
+
+
+NEUROEVOLUTION: dict[str, Any] = neuroevolution()
+"""``neuroevolution()`` at the paper's budget: 9 denoising steps (10 evaluated generations);
+``DiffEvo(dim, popsize=256, latent_dim=2, **NEUROEVOLUTION)``."""
