@@ -37,6 +37,8 @@ ENVS = ("cartpole", "acrobot", "mountaincar", "mountaincarcontinuous")
 POPSIZE = 256
 GENERATIONS = 10
 LATENT = {"latent_dim": 2}
+CMA_MAX_DIM = 2000
+"""Full-covariance CMA-ES is not run above this many weights (the large policy): it gets an ``error`` record."""
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     # name -> (make_optimizer method, options)
@@ -110,6 +112,11 @@ def run_control(env: str, policy: str, method: str, seed: int, popsize: int = PO
     fitness = task.metadata["fitness"]
     name, options = METHODS[method]
     options = {k: v for k, v in options.items() if k != "steps"}
+    if name == "cmaes" and task.dim > CMA_MAX_DIM:
+        fitness.close()
+        return {"env": env, "env_id": task.metadata["env_id"], "policy": policy, "dim": task.dim, "method": method,
+                "seed": seed, "error": f"full-covariance CMA-ES in {task.dim} dimensions: a {task.dim}^2 matrix "
+                                      f"and its eigendecomposition per generation; use sepcmaes"}
     opt = make_optimizer(name, task.dim, popsize, generations, center=0.0, scale=1.0, seed=seed, **options)
     curve, best = [], -float("inf")
     while not opt.done:
@@ -131,7 +138,7 @@ def run_control(env: str, policy: str, method: str, seed: int, popsize: int = PO
 
 def pooled(records: Sequence[dict[str, Any]], env: str, policy: str, method: str) -> tuple[float, int, int]:
     """(% solving pooled over runs, solved count, members) of one cell; NaN % when it has no runs."""
-    rs = [r for r in records if (r["env"], r["policy"], r["method"]) == (env, policy, method)]
+    rs = [r for r in records if (r["env"], r["policy"], r["method"]) == (env, policy, method) and "error" not in r]
     k, n = sum(r["solved"] for r in rs), sum(r["members"] for r in rs)
     return (100.0 * k / n if n else float("nan")), k, n
 
@@ -151,10 +158,30 @@ def control_table(records: Sequence[dict[str, Any]], methods: Sequence[str], cel
             for e in envs:
                 pct, k, n = pooled(records, e, policy, m)
                 pub = PUBLISHED.get((e, policy, m.replace("-paper", "")))
-                txt = "—" if not n else f"{pct:.1f} ({k}/{n})"
+                skipped = any("error" in r for r in records if (r["env"], r["policy"], r["method"]) == (e, policy, m))
+                txt = ("not run" if skipped else "—") if not n else f"{pct:.1f} ({k}/{n})"
                 row.append(txt + (f" [{pub:g}]" if pub is not None else ""))
             lines.append(f"| {LABELS[m]} | " + " | ".join(row) + " |")
     return "\n".join(lines).strip() + "\n"
+
+
+ENV_COST = {"cartpole": 0, "mountaincarcontinuous": 1, "mountaincar": 2, "acrobot": 3}
+"""Relative cost of a run (CartPole has a native vector environment; Acrobot's step is the slowest)."""
+
+
+def job_priority(job: tuple[str, str, str, int]) -> tuple[int, int, int, int]:
+    """Order of the runs, so that an interrupted benchmark has filled the main cells first: Diffusion Evolution
+    with the preset on the small policy, the large CartPole policy, CMA-ES, the paper-settings rows, the other
+    peers, the large policy elsewhere; cheap environments first within each group."""
+    env, policy, method, seed = job
+    large = policy == "large"
+    if large and env != "cartpole":
+        tier = 5
+    elif large:
+        tier = 1
+    else:
+        tier = {"latent": 0, "raw": 0, "cmaes": 2, "latent-paper": 3, "raw-paper": 3}.get(method, 4)
+    return tier, ENV_COST[env], list(METHODS).index(method), seed
 
 
 def load_runs(path: Path) -> list[dict[str, Any]]:
@@ -180,9 +207,8 @@ def run_control_paper(methods: str | Sequence[str] | None = None, seeds: int = 4
     log = out / "runs.jsonl"
     records = load_runs(log)
     done = {(r["env"], r["policy"], r["method"], r["seed"]) for r in records}
-    # cheap cells first (small policy, CartPole) so a partial run already fills the main table
-    jobs = [(e, p, m, s) for p, e in sorted(((p, e) for e, p in cells), key=lambda pe: pe[0] != "small")
-            for m in methods for s in range(seeds) if (e, p, m, s) not in done]
+    jobs = sorted(((e, p, m, s) for e, p in cells for m in methods for s in range(seeds) if (e, p, m, s) not in done),
+                  key=job_priority)
     for env, policy, method, seed in tqdm(jobs, desc="bench control-paper", unit="run", disable=not progress):
         record = run_control(env, policy, method, seed)
         records.append(record)
