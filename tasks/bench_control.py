@@ -171,16 +171,15 @@ ENV_COST = {"cartpole": 0, "mountaincarcontinuous": 1, "mountaincar": 2, "acrobo
 
 def job_priority(job: tuple[str, str, str, int]) -> tuple[int, int, int, int]:
     """Order of the runs, so that an interrupted benchmark has filled the main cells first: Diffusion Evolution
-    with the preset on the small policy, the large CartPole policy, CMA-ES, the paper-settings rows, the other
-    peers, the large policy elsewhere; cheap environments first within each group."""
+    with the preset on the small policy, then the large CartPole policy, then the other methods on the small
+    policy environment by environment (cheap environments first: whole columns), then the large policy
+    elsewhere."""
     env, policy, method, seed = job
     large = policy == "large"
-    if large and env != "cartpole":
-        tier = 5
-    elif large:
-        tier = 1
+    if large:
+        tier = 1 if env == "cartpole" else 3
     else:
-        tier = {"latent": 0, "raw": 0, "cmaes": 2, "latent-paper": 3, "raw-paper": 3}.get(method, 4)
+        tier = 0 if method in ("latent", "raw") else 2
     return tier, ENV_COST[env], list(METHODS).index(method), seed
 
 
