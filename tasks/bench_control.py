@@ -171,15 +171,15 @@ ENV_COST = {"cartpole": 0, "mountaincarcontinuous": 1, "mountaincar": 2, "acrobo
 
 def job_priority(job: tuple[str, str, str, int]) -> tuple[int, int, int, int]:
     """Order of the runs, so that an interrupted benchmark has filled the main cells first: Diffusion Evolution
-    with the preset on the small policy, then the large CartPole policy, then the other methods on the small
-    policy environment by environment (cheap environments first: whole columns), then the large policy
-    elsewhere."""
+    with the preset on the small policy, then on the large CartPole policy, then the other methods on the small
+    policy environment by environment (cheap environments first: whole columns), then the other methods on
+    the large CartPole policy, then the large policy elsewhere."""
     env, policy, method, seed = job
-    large = policy == "large"
-    if large:
-        tier = 1 if env == "cartpole" else 3
+    preset = method in ("latent", "raw")
+    if policy == "large":
+        tier = 4 if env != "cartpole" else 1 if preset else 3
     else:
-        tier = 0 if method in ("latent", "raw") else 2
+        tier = 0 if preset else 2
     return tier, ENV_COST[env], list(METHODS).index(method), seed
 
 
