@@ -51,9 +51,11 @@ CANDIDATES: dict[str, Callable[[int], dict[str, Any]]] = {
     "defaults (rank, T 0.1)": lambda steps: {},
     "rank, T 0.02": lambda steps: {"fitness_map": "rank", "temperature": 0.02},
     "energy, T 1": lambda steps: {"fitness_map": "energy", "temperature": 1.0},
+    "energy, T 5": lambda steps: {"fitness_map": "energy", "temperature": 5.0},
     "official schedule endpoints": lambda steps: {"schedule": official_cosine_schedule(steps)},
+    "official schedule ** 0.7": lambda steps: {"schedule": official_cosine_schedule(steps, power=0.7)},
     "noise 0.5": lambda steps: {"noise": 0.5},
-    "global pull 0.01": lambda steps: {"global_pull": 0.01},
+    "global pull 0.1": lambda steps: {"global_pull": 0.1},
     "paper control settings": lambda steps: _drop_steps(paper_control(steps)),
     "neuroevolution preset": lambda steps: _drop_steps(neuroevolution(steps)),
 }

@@ -208,19 +208,31 @@ def run_control_paper(methods: str | Sequence[str] | None = None, seeds: int = 4
     done = {(r["env"], r["policy"], r["method"], r["seed"]) for r in records}
     jobs = sorted(((e, p, m, s) for e, p in cells for m in methods for s in range(seeds) if (e, p, m, s) not in done),
                   key=job_priority)
+    write_control_results(records, methods, seeds, cells, out)
     for env, policy, method, seed in tqdm(jobs, desc="bench control-paper", unit="run", disable=not progress):
         record = run_control(env, policy, method, seed)
         records.append(record)
         with open(log, "a") as fh:
             fh.write(json.dumps(record) + "\n")
+        write_control_results(records, methods, seeds, cells, out)      # an interrupted run leaves a current table
+    return [r for r in records if (r["env"], r["policy"]) in cells and r["method"] in methods and r["seed"] < seeds]
+
+
+def write_control_results(records: Sequence[dict[str, Any]], methods: Sequence[str], seeds: int,
+                          cells: Sequence[tuple[str, str]], out: Path) -> None:
+    """results.csv/json (with the config and versions) and table.md of the runs so far that belong to the selection."""
     keep = [r for r in records if (r["env"], r["policy"]) in cells and r["method"] in methods and r["seed"] < seeds]
-    config = {"suite": "control-paper", "methods": methods, "seeds": seeds, "cells": [list(c) for c in cells],
+    config = {"suite": "control-paper", "methods": list(methods), "seeds": seeds, "cells": [list(c) for c in cells],
               "popsize": POPSIZE, "generations": GENERATIONS, "episodes_per_run": POPSIZE * GENERATIONS,
               "protocol": PAPER_PROTOCOL, "policies": {p: list(h) for p, h in PAPER_POLICIES.items()},
-              "method_options": {m: METHODS[m] for m in methods}, "published": {"/".join(k): v for k, v in PUBLISHED.items()}}
+              "method_options": {m: METHODS[m] for m in methods},
+              "published": {"/".join(k): v for k, v in PUBLISHED.items()}}
     write_results([{k: v for k, v in r.items() if k != "curve_solved"} for r in keep], config, out)
+    done = len({(r["env"], r["policy"], r["method"], r["seed"]) for r in keep})
+    total = len(cells) * len(methods) * seeds
     header = (f"Suite `control-paper`: the paper's RL protocol, popsize {POPSIZE}, {GENERATIONS} generations "
               f"({POPSIZE * GENERATIONS} episodes a run), one fresh episode per member, at most 500 steps, "
-              f"{seeds} runs per cell (seeds 0..{seeds - 1}); cell = ours % (solved/members) [published %].\n")
+              f"{seeds} runs per cell (seeds 0..{seeds - 1}); cell = ours % (solved/members) [published %]. "
+              f"Runs finished: {done} of {total}" + ("" if done == total else " (a subset: '—' cells not run yet)")
+              + ".\n")
     (out / "table.md").write_text(header + control_table(keep, methods, cells))
-    return keep
