@@ -235,4 +235,4 @@ def write_control_results(records: Sequence[dict[str, Any]], methods: Sequence[s
               f"{seeds} runs per cell (seeds 0..{seeds - 1}); cell = ours % (solved/members) [published %]. "
               f"Runs finished: {done} of {total}" + ("" if done == total else " (a subset: '—' cells not run yet)")
               + ".\n")
-    (out / "table.md").write_text(header + control_table(keep, methods, cells))
+    (out / "table.md").write_text(header + "\n" + control_table(keep, methods, cells))
