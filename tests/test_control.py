@@ -294,3 +294,15 @@ def test_control_paper_runner_writes_a_resumable_table(tmp_path):
     assert again == records and len((tmp_path / "runs.jsonl").read_text().splitlines()) == 1   # resumed, not rerun
     assert json.loads((tmp_path / "results.json").read_text())["config"]["episodes_per_run"] == 2560
     assert "—" in control_table(records, ["cmaes", "latent"], [("cartpole", "small")])
+
+
+def test_control_paper_cli_refuses_options_outside_the_protocol_in_one_line(capsys):
+    from diffevo.cli import main
+
+    assert main(["bench", "--suite", "control-paper", "--popsize", "16"]) == 2
+    assert "control-paper follows the paper's protocol" in capsys.readouterr().err
+    assert main(["bench", "--suite", "control-paper", "--tasks", "pong"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown control-paper environment 'pong'" in err and len(err.strip().splitlines()) == 1
+    assert main(["bench", "--suite", "control-paper", "--methods", "adam"]) == 2
+    assert "unknown control-paper method" in capsys.readouterr().err
