@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 
 from .base import Task
+from .basic import BASIC_TASKS
 
 # name -> (objective target, scale) of the paper's fitness exp(-|obj - target| / scale)
 PAPER_SCALES = {"rosenbrock": 287.51, "beale": 20.0, "himmelblau": 17.01, "ackley": 2.0, "rastrigin": 30.0}
@@ -51,15 +52,13 @@ def _corners(c: float) -> torch.Tensor:
 
 def paper_task(name: str) -> Task:
     """The paper's variant of a 2-D landscape, named ``paper-<name>`` (fitness in [0, 1], 1 at the optima)."""
-    from .registry import get_task
-
     if name == "two-peaks":
-        base = get_task("two-peaks", 2)
+        base = BASIC_TASKS["two-peaks"](2)
         return dataclasses.replace(base, name="paper-two-peaks", fitness_transform=lambda y: y.clamp(0.0, 1.0),
                                    metadata={**base.metadata, "radius": 0.2})
     if name not in PAPER_SCALES:
         raise ValueError(f"no paper variant of {name!r}; available: {', '.join(PAPER_SUITE)}")
-    base = get_task(name, 2)
+    base = BASIC_TASKS[name](2)
     if name in ("ackley", "rastrigin"):
         c, top = (ACKLEY_CORNER, ACKLEY_CORNER_MAX) if name == "ackley" else (RASTRIGIN_CORNER, RASTRIGIN_CORNER_MAX)
         base = dataclasses.replace(base, maximize=True, optima=_corners(c), optimum_value=top)

@@ -4,82 +4,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
-
 from diffevo.validation import check_positive_int
 
-from . import landscapes as L
-from .base import Task, box
+from .base import Task
+from .basic import BASIC_TASKS
+from .cec2013 import CEC2013_TASKS
+from .coco import BBOB_TASKS
+from .multimodal import MULTIMODAL_TASKS
+from .paper import PAPER_TASKS
 
-
-def _two_peaks(dim: int = 2) -> Task:
-    _only_2d("two-peaks", dim)
-    return Task("two-peaks", 2, box(2, -4, 4), L.two_peaks, maximize=True,
-                optima=torch.tensor([[-2.0, -2.0], [2.0, 2.0]], dtype=torch.float64), optimum_value=1.0,
-                description="two equal Gaussian bumps at (-2, -2) and (2, 2)")
-
-
-def _rosenbrock(dim: int = 2) -> Task:
-    return Task("rosenbrock", dim, box(dim, -4, 4), L.rosenbrock,
-                optima=torch.ones(1, dim, dtype=torch.float64), optimum_value=0.0)
-
-
-def _beale(dim: int = 2) -> Task:
-    _only_2d("beale", dim)
-    return Task("beale", 2, box(2, -4, 4), L.beale, optima=torch.tensor([[3.0, 0.5]], dtype=torch.float64),
-                optimum_value=0.0)
-
-
-def _himmelblau(dim: int = 2) -> Task:
-    _only_2d("himmelblau", dim)
-    return Task("himmelblau", 2, box(2, -4, 4), L.himmelblau,
-                optima=torch.tensor(L.HIMMELBLAU_MINIMA, dtype=torch.float64), optimum_value=0.0)
-
-
-def _ackley(dim: int = 2) -> Task:
-    return Task("ackley", dim, box(dim, -4, 4), L.ackley, optima=torch.zeros(1, dim, dtype=torch.float64),
-                optimum_value=0.0)
-
-
-def _rastrigin(dim: int = 2) -> Task:
-    return Task("rastrigin", dim, box(dim, -4, 4), L.rastrigin, optima=torch.zeros(1, dim, dtype=torch.float64),
-                optimum_value=0.0)
-
-
-def _sphere(dim: int = 2) -> Task:
-    return Task("sphere", dim, box(dim, -4, 4), L.sphere, optima=torch.zeros(1, dim, dtype=torch.float64),
-                optimum_value=0.0)
-
-
-def _only_2d(name: str, dim: int) -> None:
-    if dim != 2:
-        raise ValueError(f"task {name!r} is defined in 2 dimensions only, got dim={dim}")
-
-
-TASKS: dict[str, Callable[..., Task]] = {
-    "two-peaks": _two_peaks,
-    "rosenbrock": _rosenbrock,
-    "beale": _beale,
-    "himmelblau": _himmelblau,
-    "ackley": _ackley,
-    "rastrigin": _rastrigin,
-    "sphere": _sphere,
-}
-
-
-def _register_suites() -> None:
-    """Multimodal, paper-protocol, CEC 2013 niching and COCO/BBOB tasks (see their modules)."""
-    from .cec2013 import CEC2013_TASKS
-    from .coco import BBOB_TASKS
-    from .multimodal import MULTIMODAL_TASKS
-    from .paper import PAPER_TASKS
-
-    for group in (MULTIMODAL_TASKS, PAPER_TASKS, CEC2013_TASKS, BBOB_TASKS):
-        TASKS.update(group)
-
-
-_register_suites()
-
+TASKS: dict[str, Callable[..., Task]] = {**BASIC_TASKS, **MULTIMODAL_TASKS, **PAPER_TASKS, **CEC2013_TASKS,
+                                         **BBOB_TASKS}
+"""Every named task: the basic landscapes, then the multimodal, paper-protocol, CEC 2013 and COCO/BBOB suites."""
 
 MAX_TASK_DIM = 2 ** 20
 

@@ -282,6 +282,8 @@ def test_latent_preset_solves_cartpole_with_the_58_weight_policy_in_most_of_the_
 def test_control_paper_runner_writes_a_resumable_table(tmp_path):
     assert parse_cells(["cartpole:small", "Acrobot-v1"]) == [("cartpole", "small"), ("acrobot", "small"),
                                                             ("acrobot", "large")]
+    assert parse_cells(None) == [("cartpole", "small"), ("acrobot", "small"), ("mountaincar", "small"),
+                                 ("mountaincarcontinuous", "small"), ("cartpole", "large")]   # the paper's table
     with pytest.raises(ValueError, match="unknown control-paper environment"):
         parse_cells(["pong"])
     with pytest.raises(ValueError, match="unknown control-paper method"):
