@@ -27,19 +27,21 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 from diffevo.presets import neuroevolution, official_cosine_schedule, paper_control  # noqa: E402
 from tasks import get_task  # noqa: E402
 from tasks.baselines import make_optimizer  # noqa: E402
 from tasks.bench import measure  # noqa: E402
 from tasks.control import PAPER_POLICIES, PAPER_PROTOCOL, control_task  # noqa: E402
-from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 
 def _drop_steps(options: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
                 start = time.perf_counter()
                 scores = [run_task(fam, t, c, s) for s in args.seeds]
                 runs += [{"family": fam, "task": t, "candidate": c, "seed": s, "score": v}
-                         for s, v in zip(args.seeds, scores)]
+                         for s, v in zip(args.seeds, scores, strict=True)]
                 print(f"{fam:10s} {t:28s} {c:30s} {statistics.mean(scores):.4g}  "
                       f"({time.perf_counter() - start:.0f} s)", flush=True)
     header = (f"Score per family (mean over seeds {args.seeds}): multimodal = peak ratio at 0.1, cec2013 = peak "

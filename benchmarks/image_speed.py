@@ -10,7 +10,8 @@ time in scoring (CLIP + heads); "ours" = the rest of image generation (genome ->
 checks, copies) and its share of the total; peak memory (CUDA: torch.cuda.max_memory_allocated; CPU: peak RSS
 growth of the process, from resource.getrusage, which only ever grows, so batch sizes are run smallest first).
 
-    .venv/bin/python benchmarks/image_speed.py [--batch-sizes 1,4,16] [--images 32] [--save benchmarks/results/image_speed]
+    .venv/bin/python benchmarks/image_speed.py [--batch-sizes 1,4,16] [--images 32]
+        [--save benchmarks/results/image_speed]
 """
 
 from __future__ import annotations
@@ -97,14 +98,15 @@ def main(argv: list[str] | None = None) -> int:
                "ours_share": ours / total, "peak_mb": peak / 2 ** 20, "models": "real" if args.real else "tiny"}
         runs.append(rec)
         rows.append(f"| {bs} | {rec['images_per_s']:.1f} | {rec['pipe_s'] / args.images * 1e3:.1f} | "
-                    f"{rec['eval_s'] / args.images * 1e3:.1f} | {ours / args.images * 1e3:.2f} ({rec['ours_share']:.1%}) | "
-                    f"{rec['peak_mb']:.0f} |")
+                    f"{rec['eval_s'] / args.images * 1e3:.1f} | "
+                    f"{ours / args.images * 1e3:.2f} ({rec['ours_share']:.1%}) | {rec['peak_mb']:.0f} |")
     vers = versions()
     table = "\n".join([
         f"Models: {'sdxl-turbo + ViT-L/14' if args.real else 'tiny random SDXL (32 px) + tiny open_clip'}; "
         f"{args.images} images per row; " + ", ".join(f"{k} {v}" for k, v in vers.items()),
         "",
-        "| batch size | images/s | pipeline ms/image | evaluator ms/image | our code ms/image (share) | peak memory MB |",
+        "| batch size | images/s | pipeline ms/image | evaluator ms/image | our code ms/image (share) "
+        "| peak memory MB |",
         "|---:|---:|---:|---:|---:|---:|",
         *rows,
     ])

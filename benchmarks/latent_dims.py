@@ -28,9 +28,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
+
 from diffevo import DiffEvo  # noqa: E402
 from tasks import get_task  # noqa: E402
-from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 KERNELS: dict[str, dict[str, Any]] = {
     "full": {},
@@ -80,7 +81,7 @@ def plot(runs: list[dict[str, Any]], tasks: list[str], dims: list[int], kernels:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), squeeze=False)
-    for ax, t in zip(axes[0], tasks):
+    for ax, t in zip(axes[0], tasks, strict=True):
         for k in kernels:
             vals = [[r["remaining_regret"] for r in runs if (r["task"], r["dim"], r["kernel"]) == (t, d, k)]
                     for d in dims]

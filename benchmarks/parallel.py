@@ -25,19 +25,21 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
+
 from diffevo import optimize  # noqa: E402
 from diffevo.evaluation import InProcess, ProcessPool, RayCluster  # noqa: E402
 from tasks.bench import run_suite  # noqa: E402
 from tasks.task_recipe import ControlRecipe  # noqa: E402
-from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 
 def population(recipe: ControlRecipe, popsize: int, generations: int, seed: int = 0) -> torch.Tensor:
@@ -113,7 +115,8 @@ def main() -> None:
     t = time.perf_counter()
     x = population(recipe, args.popsize, args.train_generations)
     print(f"population from a {args.train_generations}-generation run: {time.perf_counter() - t:.1f} s", flush=True)
-    backends = [("serial (in-process)", InProcess()), (f"process pool, {args.workers} workers", ProcessPool(args.workers)),
+    backends = [("serial (in-process)", InProcess()),
+                (f"process pool, {args.workers} workers", ProcessPool(args.workers)),
                 (f"Ray, {args.workers} actors", RayCluster(args.workers))]
     runs = []
     for fitness, rounds in ((recipe, args.rounds), (OnePerCall(recipe), args.rounds_one)):
@@ -136,7 +139,8 @@ def main() -> None:
              "one episode each, "
              f"timed after start-up; one torch thread per process; {os.cpu_count()} CPU cores shared with other "
              f"jobs (load average {load:.1f} at the end).", "",
-             "| fitness | backend | evaluations / s | speed-up | start-up + first round (s) |", "|---|---|---:|---:|---:|"]
+             "| fitness | backend | evaluations / s | speed-up | start-up + first round (s) |",
+             "|---|---|---:|---:|---:|"]
     for r in runs[:throughput_runs]:
         serial = next(q for q in runs if q["fitness"] == r["fitness"])["evals_per_s"]
         lines.append(f"| {r['fitness']} | {r['backend']} | {r['evals_per_s']:.0f} | {r['evals_per_s'] / serial:.2f}x | "

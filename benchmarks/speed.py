@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--device", default="cpu")
     a = p.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{platform.processor() or platform.machine()}, "
           f"device {a.device}, {a.steps} steps; ms = mean ask() + tell() time over the {a.steps} denoising generations")
     print()
     print("| popsize | dim | ms / generation | slowest generation (ms) | peak MB | extra MB |")

@@ -11,12 +11,13 @@ from .kernel import estimate_x0
 from .optimizer import DiffEvo
 from .result import Result
 from .run import optimize
-from .solution_set import HillValleyRule, RadiusRule, SolutionSet
 from .schedules import alpha_schedule, ddim_timesteps
+from .solution_set import HillValleyRule, RadiusRule, SolutionSet
 from .validation import NonFiniteFitnessWarning
 
 __all__ = [
     "DiffEvo", "optimize", "Result", "FitnessMap", "Domain", "estimate_x0", "ddim_step", "alpha_schedule",
-    "ddim_timesteps", "SolutionSet", "RadiusRule", "HillValleyRule", "save_checkpoint", "load_state", "NonFiniteFitnessWarning",
+    "ddim_timesteps", "SolutionSet", "RadiusRule", "HillValleyRule", "save_checkpoint", "load_state",
+    "NonFiniteFitnessWarning",
 ]
 __version__ = "0.1.0"

@@ -15,12 +15,12 @@ class CheckpointError(ValueError):
     """A file or object is not (or no longer) a checkpoint this code can resume from."""
 
 
-def save_checkpoint(optimizer: Any, path: str | os.PathLike) -> None:
+def save_checkpoint(optimizer: Any, path: str | os.PathLike[str]) -> None:
     """Write ``optimizer.state_dict()`` to ``path`` atomically (a crash never leaves a torn file)."""
     save_state(optimizer.state_dict(), path)
 
 
-def save_state(state: dict[str, Any], path: str | os.PathLike) -> None:
+def save_state(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a state dict of tensors, numbers, strings, lists and dicts to ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +32,7 @@ def save_state(state: dict[str, Any], path: str | os.PathLike) -> None:
     os.replace(tmp, path)
 
 
-def load_state(path: str | os.PathLike, expected_format: str | None = None) -> dict[str, Any]:
+def load_state(path: str | os.PathLike[str], expected_format: str | None = None) -> dict[str, Any]:
     """Read a state dict written by :func:`save_checkpoint` / :func:`save_state`.
 
     Loads with ``torch.load(..., weights_only=True)``: a crafted file cannot run code, only plain

@@ -6,12 +6,20 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
 
 from . import cli_args as A
 from .evaluation.cli_options import add_backend_arguments
 from .fitness_maps import MAP_NAMES
 from .run import optimize
 from .schedules import SCHEDULES
+
+if TYPE_CHECKING:
+    from tasks.base import Task
+
+    from .solution_set import SolutionSet
 
 
 def add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,7 +39,7 @@ def add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
                    help="latent projection (with --latent-dim; default random)")
 
 
-def latent_options(args: argparse.Namespace) -> dict:
+def latent_options(args: argparse.Namespace) -> dict[str, Any]:
     """DiffEvo keyword arguments for --latent-dim / --projection (none for the full-space kernel)."""
     if args.latent_dim is None:
         if args.projection != "random":
@@ -66,8 +74,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                                 popsize=args.popsize, steps=args.steps, seed=args.seed, trace=task.dim == 2,
                                 evaluator=backend_from_args(args), diffevo_options=diffevo_options)
     else:
-        result = optimize(TaskRecipe(args.task, task.dim), task.dim, evaluator=backend_from_args(args), popsize=args.popsize, steps=args.steps, bounds=task.bounds,
-                          seed=args.seed, trace=task.dim == 2,
+        result = optimize(TaskRecipe(args.task, task.dim), task.dim, evaluator=backend_from_args(args),
+                          popsize=args.popsize, steps=args.steps, bounds=task.bounds, seed=args.seed,
+                          trace=task.dim == 2,
                           progress=not args.quiet, checkpoint=args.checkpoint, **diffevo_options)
     elapsed = time.perf_counter() - start
     best_obj = float(task.objective(result.best_x[None].double())[0])
@@ -96,13 +105,14 @@ SOLUTION_TOLERANCE = 1e-6
 """Summary and figure: solutions whose fitness is within this of the best count as equally good."""
 
 
-def print_solution_set(solutions, task) -> None:
+def print_solution_set(solutions: SolutionSet, task: Task) -> None:
     """Summary lines of a run's solution set: size, and the solutions as good as the best (objective, x)."""
     good_x, _ = solutions.near_best(SOLUTION_TOLERANCE)
-    print(f"  solution set: {len(solutions)} distinct solutions ({solutions.rule.describe() if solutions.rule else 'no rule'}); "
+    rule = solutions.rule.describe() if solutions.rule else "no rule"
+    print(f"  solution set: {len(solutions)} distinct solutions ({rule}); "
           f"{len(good_x)} within {SOLUTION_TOLERANCE:g} of the best fitness:")
-    values = task.objective(good_x.double()) if len(good_x) else []
-    for x, v in list(zip(good_x, values))[:12]:
+    values = task.objective(good_x.double()) if len(good_x) else torch.empty(0)
+    for x, v in list(zip(good_x, values, strict=True))[:12]:
         print(f"    objective {float(v):.6g} at {[round(c, 4) for c in x[:8].tolist()]}")
     if len(good_x) > 12:
         print(f"    ... and {len(good_x) - 12} more")
@@ -218,13 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tasks)
     p = sub.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
     p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob", "control-paper"),
-                   help="paper2d, multimodal, cec2013, bbob or control-paper (default paper2d); cec2013 without --popsize/"
-                        "--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable); control-paper: "
+                   help="paper2d, multimodal, cec2013, bbob or control-paper (default paper2d); cec2013 without "
+                        "--popsize/--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable); "
+                        "control-paper: "
                         "the paper's neuroevolution table (--tasks env or env:small/env:large, 4 runs, resumable)")
     p.add_argument("--methods", default=None,
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
                         f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "
-                        "niching-no-taboo/-no-local/-no-restarts/-no-clustering/-no-first/-fixed-popsize/-radius, or those")
+                        "niching-no-taboo/-no-local/-no-restarts/-no-clustering/-no-first/-fixed-popsize/-radius, "
+                        "or those")
     p.add_argument("--seeds", type=A.positive_int, default=None, help="runs per task and method, seeds 0..N-1 "
                    "(default 10; cec2013: 50, the protocol's; bbob uses --instances)")
     p.add_argument("--tasks", type=A.name_list, default=None, help="comma-separated subset of the suite's tasks")
@@ -245,9 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_backend_arguments(p, "runs")
     p.set_defaults(func=cmd_bench)
-    from latent.cli import add_image_parser   # `diffevo image`; loads diffusers/open_clip only when it runs
+    from latent.cli import add_image_parser  # `diffevo image`; loads diffusers/open_clip only when it runs
     add_image_parser(sub)
-    from latent.bench_cli import add_image_bench_parser   # `diffevo image-bench`; heavy imports only when it runs
+    from latent.bench_cli import add_image_bench_parser  # `diffevo image-bench`; heavy imports only when it runs
     add_image_bench_parser(sub)
     return parser
 
@@ -259,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:          # --help, or a bad option already reported in one line
         return int(exc.code or 0)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2

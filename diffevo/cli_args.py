@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NoReturn
+from typing import NoReturn, TypeVar
 
 from .validation import check_device, check_writable
 
@@ -23,8 +24,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _number(kind: Callable[[str], float], minimum: float | None, exclusive: bool, what: str):
-    def parse(text: str) -> float:
+Number = TypeVar("Number", int, float)
+
+
+def _number(kind: Callable[[str], Number], minimum: float | None, exclusive: bool,
+            what: str) -> Callable[[str], Number]:
+    def parse(text: str) -> Number:
         try:
             value = kind(text)
         except ValueError:

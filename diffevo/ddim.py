@@ -7,7 +7,7 @@ import torch
 
 def ddim_sigma(alpha: float, alpha_prev: float, noise: float) -> float:
     """Std of the fresh noise of a DDIM step; ``noise`` is DDIM's eta (0: deterministic, 1: DDPM)."""
-    return noise * ((1 - alpha_prev) / (1 - alpha) * (1 - alpha / alpha_prev)) ** 0.5
+    return float(noise * ((1 - alpha_prev) / (1 - alpha) * (1 - alpha / alpha_prev)) ** 0.5)
 
 
 def ddim_step(x: torch.Tensor, x0: torch.Tensor, alpha: float, alpha_prev: float, noise: float,
@@ -22,7 +22,7 @@ def ddim_step(x: torch.Tensor, x0: torch.Tensor, alpha: float, alpha_prev: float
     eps = (x - alpha ** 0.5 * x0) / (1 - alpha) ** 0.5
     sigma = ddim_sigma(alpha, alpha_prev, noise)
     direction = max(0.0, 1 - alpha_prev - sigma ** 2) ** 0.5
-    x_prev = alpha_prev ** 0.5 * x0 + direction * eps
+    x_prev: torch.Tensor = alpha_prev ** 0.5 * x0 + direction * eps
     if sigma > 0:
         z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         x_prev = x_prev + sigma * z

@@ -37,7 +37,7 @@ class Domain:
 
     @classmethod
     def build(cls, dim: int, bounds: Any = None, center: Any = None, scale: Any = None,
-              repair: str | None = None) -> "Domain":
+              repair: str | None = None) -> Domain:
         """From ``bounds`` (a (lower, upper) pair for all dims, or (dim, 2) pairs) or ``center``/``scale``.
 
         With bounds, the centre is the box middle and the scale its half-width; ``repair``
@@ -63,16 +63,23 @@ class Domain:
             raise ValueError(f"repair={repair!r} needs bounds; pass bounds=(lower, upper)")
         return cls(c, s, None, None, repair)
 
+    def box(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(lower, upper), each (dim,); raises if the domain was built without bounds."""
+        if self.lower is None or self.upper is None:
+            raise ValueError("this domain has no bounds; build it with bounds=(lower, upper)")
+        return self.lower, self.upper
+
     def to_domain(self, y: torch.Tensor) -> torch.Tensor:
         """y: (n, dim) diffusion-space population -> (n, dim) points in user coordinates (repaired)."""
         c = self.center.to(device=y.device, dtype=y.dtype)
         s = self.scale.to(device=y.device, dtype=y.dtype)
         x = c + s * y
         if self.repair == "clip":
-            x = torch.maximum(torch.minimum(x, self.upper.to(x)), self.lower.to(x))
+            lower, upper = self.box()
+            x = torch.maximum(torch.minimum(x, upper.to(x)), lower.to(x))
         return x
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"center": self.center, "scale": self.scale, "lower": self.lower, "upper": self.upper,
                 "repair": self.repair}
 

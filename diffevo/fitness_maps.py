@@ -98,6 +98,8 @@ class FitnessMap:
             return identity_log_weights(f)
         if self.name == "power":
             return power_log_weights(f, float(self.exponent))
+        temperature = self.effective_temperature
+        assert temperature is not None      # energy and rank have a default temperature
         if self.name == "energy":
-            return energy_log_weights(f, self.effective_temperature)
-        return rank_log_weights(f, self.effective_temperature)
+            return energy_log_weights(f, temperature)
+        return rank_log_weights(f, temperature)

@@ -127,7 +127,8 @@ def estimate_x0(population: torch.Tensor, log_weights: torch.Tensor, alpha: floa
 
 def _pulled_estimate(values: torch.Tensor, log_w: torch.Tensor, keys: torch.Tensor, alpha: float, pull: float,
                      max_chunk_elements: int) -> torch.Tensor:
-    """x0 (n, d) with weights g_j (K_ij + pull), K unnormalised (see :func:`estimate_x0`); values (n, d), keys (n, k)."""
+    """x0 (n, d) with weights g_j (K_ij + pull), K unnormalised (see :func:`estimate_x0`); values (n, d),
+    keys (n, k)."""
     n = values.shape[0]
     s, var = alpha ** 0.5, 1.0 - alpha
     sq = keys.pow(2).sum(dim=1)                                        # (n,)

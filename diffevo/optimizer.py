@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,8 +17,16 @@ from .kernel import DEFAULT_MAX_CHUNK_ELEMENTS, estimate_x0
 from .projection import PROJECTIONS, Projection, make_projection
 from .result import Result
 from .schedules import alpha_schedule
-from .validation import (as_fitness, check_bool, check_choice, check_device, check_nonfinite_policy,
-                         check_positive_int, check_real, check_seed)
+from .validation import (
+    as_fitness,
+    check_bool,
+    check_choice,
+    check_device,
+    check_nonfinite_policy,
+    check_positive_int,
+    check_real,
+    check_seed,
+)
 
 STATE_FORMAT = "diffevo.DiffEvo/1"
 MAX_POPSIZE = 2 ** 20
@@ -242,13 +251,14 @@ class DiffEvo:
     @property
     def result(self) -> Result:
         """Best-so-far solution, last evaluated population and per-generation history."""
-        if self._last_x is None:
+        last_x, last_fitness = self._last_x, self._last_fitness
+        if last_x is None or last_fitness is None:
             raise RuntimeError("no generation has been evaluated yet: call ask() and tell() first")
         return Result(
-            best_x=self._best_x.clone() if self._best_x is not None else self._last_x[0].clone(),
+            best_x=self._best_x.clone() if self._best_x is not None else last_x[0].clone(),
             best_fitness=self._best_fitness,
-            population=self._last_x.clone(),
-            fitness=self._last_fitness.clone(),
+            population=last_x.clone(),
+            fitness=last_fitness.clone(),
             evaluations=self.popsize * self.generation,
             generations=self.generation,
             history={k: np.asarray(v) for k, v in self._history.items()},
@@ -317,7 +327,7 @@ class DiffEvo:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any], device: str | torch.device | None = None,
-                        dtype: torch.dtype = torch.float32) -> "DiffEvo":
+                        dtype: torch.dtype = torch.float32) -> DiffEvo:
         """Rebuild an optimizer from a state dict alone (its saved config) and restore the run.
 
         ``state`` is what :meth:`state_dict` returned or :func:`~diffevo.checkpoint.load_state` read.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import matplotlib
 
@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 
 
@@ -53,15 +54,15 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
     picks = np.unique(np.linspace(0, gens - 1, snapshots).round().astype(int))
     fig, axes = plt.subplots(1, len(picks) + 1, figsize=(3.2 * (len(picks) + 1), 3.4), constrained_layout=True)
 
-    def background(ax):
+    def background(ax: Axes) -> None:
         if grid is not None:
             ax.contourf(grid[0], grid[1], grid[2], levels=40, cmap="viridis")
-        ax.set_xlim(b[0]); ax.set_ylim(b[1]); ax.set_aspect("equal"); ax.set_xticks([]); ax.set_yticks([])
+        ax.set(xlim=b[0], ylim=b[1], aspect="equal", xticks=[], yticks=[])
         if optima is not None:
             o = torch.as_tensor(optima).double().numpy()
             ax.scatter(o[:, 0], o[:, 1], marker="x", c="red", s=60, linewidths=2, zorder=5)
 
-    for ax, g in zip(axes, picks):
+    for ax, g in zip(axes, picks, strict=False):   # the last axis is the paths panel
         background(ax)
         ax.scatter(trace[g, :, 0], trace[g, :, 1], s=3, c="white", edgecolors="none", alpha=0.8)
         ax.set_title(f"generation {g}" + (" (noise)" if g == 0 else " (final)" if g == gens - 1 else ""), fontsize=9)
@@ -72,7 +73,7 @@ def plot_trajectories(trace_population: torch.Tensor, path: str | Path | None = 
     paths = smooth_paths(nearest_ancestor_paths(trace, members), smooth)   # (generations, m, 2)
     segments = np.stack([paths[:-1], paths[1:]], 2).reshape(-1, 2, 2)
     colors = np.repeat(np.arange(gens - 1), len(members)) / max(gens - 2, 1)
-    lc = LineCollection(segments, array=colors, cmap="plasma", linewidths=1.1, alpha=0.95)
+    lc = LineCollection(list(segments), array=colors, cmap="plasma", linewidths=1.1, alpha=0.95)
     ax.add_collection(lc)
     ax.scatter(paths[-1, :, 0], paths[-1, :, 1], s=8, c="yellow", edgecolors="black", linewidths=0.3, zorder=4)
     if solutions is not None and len(solutions):
@@ -93,8 +94,8 @@ def smooth_paths(paths: np.ndarray, window: int = 3) -> np.ndarray:
     """Centred moving average of paths (generations, m, 2) over ``window`` generations (ends kept as is):
     the DDIM noise makes single steps jump; the average shows where a lineage is heading."""
     if window <= 1 or paths.shape[0] < 3:
-        return paths.copy()
-    out = paths.copy()
+        return np.array(paths, copy=True)
+    out: np.ndarray = paths.copy()
     h = window // 2
     for g in range(1, paths.shape[0] - 1):
         lo, hi = max(0, g - h), min(paths.shape[0], g + h + 1)

@@ -45,9 +45,10 @@ def neuroevolution(steps: int = 9, global_pull: float = 0.1, schedule_power: flo
     """The neuroevolution preset: the paper's control settings, an earlier-narrowing schedule and a global pull.
 
     Energy map exp(R / T) with T = 5 (returns of RL tasks span tens to hundreds, so this still selects hard,
-    but averages over the good members instead of following the one luckiest episode as T = 1 does), noise 1, the official cosine schedule raised to ``schedule_power`` (0.7: alpha from 0.0079 to 0.9993,
-    so the population concentrates on good policies a few generations earlier), and ``global_pull=0.1``:
-    members whose kernel neighbourhood holds little fitness are pulled towards the fitness-weighted
+    but averages over the good members instead of following the one luckiest episode as T = 1 does), noise 1,
+    the official cosine schedule raised to ``schedule_power`` (0.7: alpha from 0.0079 to 0.9993, so the population
+    concentrates on good policies a few generations earlier), and ``global_pull=0.1``: members whose kernel
+    neighbourhood holds little fitness are pulled towards the fitness-weighted
     population mean (what the official code's 1e-9 floors do implicitly). Measured in
     ``benchmarks/defaults.py`` and ``diffevo bench --suite control-paper``. Use with ``latent_dim=2`` for
     policies of more than a few dozen weights.

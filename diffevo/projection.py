@@ -103,7 +103,7 @@ class PCAProjection:
         # directions without spread (a collapsed population) carry no information: give them z = 0
         inv = torch.where(lam > lam[:1].clamp_min(torch.finfo(lam.dtype).tiny) * 1e-10, 1 / root,
                           torch.zeros_like(root))
-        z = u * root + ((mean @ centred.T) @ u) * inv
+        z: torch.Tensor = u * root + ((mean @ centred.T) @ u) * inv
         return z.to(y.dtype)
 
     def state_dict(self) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,11 +14,11 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, load_state, save_checkpoint
 from .evaluation import Backend, as_backend
-from .evaluation.recipe import check_fitness
+from .evaluation.recipe import FitnessOrRecipe, check_fitness
 from .optimizer import STATE_FORMAT, DiffEvo
-from .validation import check_bool, check_positive_int, check_writable
 from .result import Result
 from .solution_set import RadiusRule, SolutionSet, default_radius
+from .validation import check_bool, check_positive_int, check_writable
 
 DEFAULT_OFFERED = 32
 """Members per generation offered to optimize's default solution set (the best ones)."""
@@ -47,9 +48,9 @@ def _is_one_real_number(value: Any) -> bool:
     return isinstance(value, numbers.Real)
 
 
-def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int = 25,
+def optimize(fitness_fn: FitnessOrRecipe, dim: int, *, popsize: int = 256, steps: int = 25,
              vectorized: bool = True, callback: Callable[[DiffEvo, Any], bool | None] | None = None,
-             progress: bool = False, checkpoint: str | os.PathLike | None = None,
+             progress: bool = False, checkpoint: str | os.PathLike[str] | None = None,
              checkpoint_every: int = 1, evaluator: Backend | None = None,
              solutions: SolutionSet | None = None, **options: Any) -> Result:
     """Run Diffusion Evolution on ``fitness_fn`` and return the :class:`Result`.
@@ -99,7 +100,9 @@ def optimize(fitness_fn: FitnessFn, dim: int, *, popsize: int = 256, steps: int 
             x = opt.ask()
             fitness = evaluate_population(x)
             opt.tell(fitness)
-            _offer(solutions, x, opt._last_fitness, offered, opt.maximize)
+            told = opt._last_fitness
+            assert told is not None       # set by the tell() above
+            _offer(solutions, x, told, offered, opt.maximize)
             bar.update(1)
             bar.set_postfix(best=f"{opt.best_fitness:.4g}", refresh=False)
             if checkpoint is not None and (opt.generation % checkpoint_every == 0 or opt.done):

@@ -9,7 +9,7 @@ accelerated sampler over the whole noise range, not a truncated one.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 

@@ -27,7 +27,8 @@ the benchmark metrics (:mod:`tasks.metrics`, :func:`tasks.bench.measure`) and th
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -157,7 +158,7 @@ class SolutionSet:
         if isinstance(self.rule, RadiusRule):
             x, score = _clear(x, score, self.rule.radius)
         opened = 0
-        for xi, si in zip(x, score):
+        for xi, si in zip(x, score, strict=True):
             opened += self._offer(xi, float(si))
         self.added += int(keep.sum())
         return opened
@@ -218,7 +219,7 @@ class SolutionSet:
         return self.x[torch.from_numpy(keep)], self.fitness[torch.from_numpy(keep)]
 
     @classmethod
-    def of_points(cls, x: Any, fitness: Any, maximize: bool = True) -> "SolutionSet":
+    def of_points(cls, x: Any, fitness: Any, maximize: bool = True) -> SolutionSet:
         """Every point of x (n, dim) as its own member (no niche rule): a final population as a set."""
         x = as_real_tensor(x, "x")
         s = cls(x.shape[1] if x.ndim == 2 else 1, None, None, maximize)

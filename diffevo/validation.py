@@ -5,8 +5,9 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,11 +25,11 @@ def check_positive_int(value: Any, name: str, minimum: int = 1, maximum: int | N
     """``value`` as an int in [minimum, maximum], or a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
         upper = f" and at most {maximum}" if maximum is not None else ""
-        raise ValueError(f"{name} must be at least {minimum}{upper}, got {value}")
-    return value
+        raise ValueError(f"{name} must be at least {minimum}{upper}, got {number}")
+    return number
 
 
 def check_real(value: Any, name: str, *, minimum: float | None = None, exclusive_minimum: bool = False,
@@ -159,9 +160,9 @@ def as_fitness(fitness: Any, popsize: int, nonfinite: str) -> tuple[torch.Tensor
         if arr.dtype == object:
             raise TypeError(f"fitness must be a tensor or array of {popsize} real numbers, got objects of "
                             f"type {type(arr.flat[0]).__name__ if arr.size else 'unknown'}")
-        t = torch.from_numpy(arr) if arr.dtype.kind in "biufc" else None
-        if t is None:
+        if arr.dtype.kind not in "biufc":
             raise TypeError(f"fitness must hold real numbers, got numpy dtype {arr.dtype}")
+        t = torch.from_numpy(arr)
     if t.dtype == torch.bool or t.is_complex():
         raise TypeError(f"fitness must be real numbers (float or int), got dtype {t.dtype}")
     if tuple(t.shape) != (popsize,):

@@ -13,8 +13,8 @@ shape (B,), roughly 0-10.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import torch
 
@@ -157,13 +157,13 @@ class AestheticHead(torch.nn.Module):
         return embeds @ self.weight.to(embeds.dtype) + self.bias.to(embeds.dtype)
 
     @classmethod
-    def from_state_dict(cls, state: Mapping[str, torch.Tensor], source: str = "state dict") -> "AestheticHead":
+    def from_state_dict(cls, state: Mapping[str, torch.Tensor], source: str = "state dict") -> AestheticHead:
         """Fold a ``layers.{0,2,4,6,7}.{weight,bias}`` Linear stack (any input size) into one head."""
         weight, bias = fold_linear_stack(_linear_params(state, source))
         return cls(weight, bias)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, sha256: str | None = None) -> "AestheticHead":
+    def load(cls, path: str | Path | None = None, *, sha256: str | None = None) -> AestheticHead:
         """Load a head file (default: the shipped LAION Aesthetic Predictor V2 head).
 
         Args:
@@ -187,7 +187,7 @@ class AestheticHead(torch.nn.Module):
         return cls.from_state_dict(state, source=str(path))
 
     @classmethod
-    def random(cls, embed_dim: int, seed: int = 0, center: float = 5.0, spread: float = 2.0) -> "AestheticHead":
+    def random(cls, embed_dim: int, seed: int = 0, center: float = 5.0, spread: float = 2.0) -> AestheticHead:
         """A random head for E-dimensional embeddings (tests, tiny CLIP models).
 
         ``weight`` is a random direction of norm ``spread``, ``bias`` is ``center``: on unit embeddings the

@@ -36,7 +36,8 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     p.add_argument("--max-prompts", type=A.positive_int, default=None, help="use only the first N prompts of the list")
     p.add_argument("--methods", type=A.name_list, default=list(PEER_NAMES),
                    help=f"comma-separated optimisers (default all): {', '.join(PEER_NAMES)}")
-    p.add_argument("--seeds", type=A.positive_int, default=1, help="runs per prompt and optimiser, seeds 0..N-1 (default 1)")
+    p.add_argument("--seeds", type=A.positive_int, default=1,
+                   help="runs per prompt and optimiser, seeds 0..N-1 (default 1)")
     p.add_argument("--budget", type=A.positive_int, default=DEFAULT_BUDGET,
                    help=f"images per run for every optimiser, a multiple of --popsize (default {DEFAULT_BUDGET})")
     p.add_argument("--popsize", type=A.positive_int, default=DEFAULT_POPSIZE,
@@ -46,7 +47,8 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
                    help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
     p.add_argument("--clip-model", default="ViT-L-14",
                    help="open_clip model for scoring: name, local-dir:PATH or hf-hub:ORG/REPO (default ViT-L-14)")
-    p.add_argument("--clip-pretrained", default="openai", help="open_clip pretrained tag or checkpoint file (default openai)")
+    p.add_argument("--clip-pretrained", default="openai",
+                   help="open_clip pretrained tag or checkpoint file (default openai)")
     p.add_argument("--aesthetic-head", default=None,
                    help="aesthetic head file (default: the shipped LAION Aesthetic Predictor V2); 'random' for a "
                         "random head (tiny test CLIP models only)")
@@ -100,5 +102,5 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
           f"per run ({args.model}); models loaded in {loaded - start:.1f} s, {len(records)} runs recorded")
     print((out / "table.md").read_text())
     print(f"results: {out}/results.csv, results.json, table.md, runs.jsonl, versions.txt"
-          + ("" if args.no_figures else f", figures/prompt_XX.png"))
+          + ("" if args.no_figures else ", figures/prompt_XX.png"))
     return 0

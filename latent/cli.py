@@ -8,7 +8,6 @@ model weights are located before any image is made.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,8 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("prompt", help="the text prompt")
     p.add_argument("--generations", type=_at_least_two, default=DEFAULT_GENERATIONS,
                    help=f"evaluated generations (default {DEFAULT_GENERATIONS})")
-    p.add_argument("--popsize", type=_at_least_two, default=DEFAULT_POPSIZE, help=f"images per generation (default {DEFAULT_POPSIZE})")
+    p.add_argument("--popsize", type=_at_least_two, default=DEFAULT_POPSIZE,
+                   help=f"images per generation (default {DEFAULT_POPSIZE})")
     p.add_argument("--out", type=A.writable_folder, default="runs/image", help="output folder (default runs/image)")
     p.add_argument("--model", default="stabilityai/sdxl-turbo",
                    help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
@@ -43,15 +43,20 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                         "'random' for a random head (tiny test CLIP models only)")
     p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES,
                    help="eigo (aesthetic + prompt alignment), aesthetic, or clip (default eigo)")
-    p.add_argument("--genome", default="prompt", choices=("prompt", "noise"), help="prompt (prompt embeddings, default) or noise (initial latents)")
-    p.add_argument("--steps-per-image", type=_steps_per_image, default=1, help="denoising steps per image (default 1; 1-4 for sdxl-turbo)")
-    p.add_argument("--size", type=_image_size, default=None, help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
+    p.add_argument("--genome", default="prompt", choices=("prompt", "noise"),
+                   help="prompt (prompt embeddings, default) or noise (initial latents)")
+    p.add_argument("--steps-per-image", type=_steps_per_image, default=1,
+                   help="denoising steps per image (default 1; 1-4 for sdxl-turbo)")
+    p.add_argument("--size", type=_image_size, default=None,
+                   help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
     p.add_argument("--latent-dim", type=A.positive_int, default=DEFAULT_LATENT_DIM,
                    help=f"kernel coordinates of latent Diffusion Evolution (default {DEFAULT_LATENT_DIM})")
     p.add_argument("--noise", type=A.nonnegative_float, default=1.0, help="DDIM eta of the optimizer (default 1.0)")
-    p.add_argument("--checkpoint", type=A.writable_file, default=None, help="checkpoint file: written every generation, resumed if present")
-    p.add_argument("--seed", type=A.nonnegative_int, default=0, help="random seed of the optimizer and the image noise (default 0)")
+    p.add_argument("--checkpoint", type=A.writable_file, default=None,
+                   help="checkpoint file: written every generation, resumed if present")
+    p.add_argument("--seed", type=A.nonnegative_int, default=0,
+                   help="random seed of the optimizer and the image noise (default 0)")
     p.add_argument("--device", type=A.device, default=None, help="torch device (default cuda if available, else cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_backend_arguments(p, "images (one pipeline per worker; on Ray one per GPU)")
@@ -121,7 +126,8 @@ def cmd_image(args: argparse.Namespace) -> int:
     print(f"  models loaded in {loaded - start:.1f} s, run {elapsed - (loaded - start):.1f} s")
     comps = ", ".join(f"{k} {v:.4g}" for k, v in run.best_components.items() if k != "fitness")
     base = ", ".join(f"{k} {v:.4g}" for k, v in run.baseline_components.items() if k != "fitness")
-    print(f"  best fitness {run.best_fitness:.4g} ({comps}); the prompt's plain image {run.baseline_fitness:.4g} ({base})")
+    print(f"  best fitness {run.best_fitness:.4g} ({comps}); "
+          f"the prompt's plain image {run.baseline_fitness:.4g} ({base})")
     print(f"  diverse set: {len(run.diverse)} distinct solution(s), fitness "
           f"{', '.join(f'{s.fitness:.4g}' for s in run.diverse[:8])}{' ...' if len(run.diverse) > 8 else ''}; "
           f"diversity {run.diversity:.3f} (mean pairwise cosine distance, {run.diversity_space} space)")

@@ -22,8 +22,9 @@ import contextlib
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -142,7 +143,8 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
             error = exc
     else:
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        raise MissingWeightsError([f"could not load ({reason}); " + how_to_provide(model, "SDXL pipeline", "--model")]) from error
+        raise MissingWeightsError(
+            [f"could not load ({reason}); " + how_to_provide(model, "SDXL pipeline", "--model")]) from error
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe

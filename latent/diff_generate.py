@@ -101,7 +101,8 @@ class DifferentiableGenerator:
         """
         creator, pipe = self.creator, self.pipe
         if not isinstance(prompt_embeds, torch.Tensor) or prompt_embeds.ndim != 3:
-            raise ValueError(f"prompt_embeds must be a (B, L, D) tensor, got {getattr(prompt_embeds, 'shape', prompt_embeds)}")
+            raise ValueError("prompt_embeds must be a (B, L, D) tensor, "
+                             f"got {getattr(prompt_embeds, 'shape', prompt_embeds)}")
         b = prompt_embeds.shape[0]
         if not isinstance(pooled, torch.Tensor) or pooled.ndim != 2 or pooled.shape[0] != b:
             raise ValueError(f"pooled must be a (B, D) tensor with B = {b}, got {getattr(pooled, 'shape', pooled)}")

@@ -26,7 +26,7 @@ class ImageOutputsRecipe:
 
     recipe: ImageRecipe
 
-    def build(self) -> "ImageOutputs":
+    def build(self) -> ImageOutputs:
         return ImageOutputs(self.recipe.build())
 
 
@@ -38,6 +38,7 @@ class ImageOutputs:
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         f = self.fitness(x)
+        assert self.fitness.last_images is not None   # set by the call above
         images = (self.fitness.last_images.clamp(0, 1) * 255).round().to(torch.uint8)
         comps = {k: v for k, v in self.fitness.last_components.items() if k != "fitness"}
         return {"fitness": f, "images": images, **comps}

@@ -19,8 +19,9 @@ and head parameters are frozen).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, Union
+from typing import Any
 
 import torch
 
@@ -35,7 +36,7 @@ __all__ = ["ImageEvaluator", "load_evaluator", "check_clip_available", "ImageSco
 
 #: A user fitness: images (B, 3, H, W) float in [0, 1] -> scores (B,).
 ImageScoreFn = Callable[[torch.Tensor], Any]
-Weights = Union[Sequence[float], Mapping[str, float], None]
+Weights = Sequence[float] | Mapping[str, float] | None
 
 
 def _check_batch_size(batch_size: Any) -> int:
@@ -148,7 +149,8 @@ class ImageEvaluator:
         if cached is None:
             with torch.no_grad():
                 tokens = self.tokenizer([prompt]).to(self.device)
-                embedding = self.clip_model.encode_text(tokens).float()
+                # open_clip models define encode_text; torch's Module.__getattr__ is typed Tensor | Module
+                embedding = self.clip_model.encode_text(tokens).float()  # type: ignore[operator]
                 cached = torch.nn.functional.normalize(embedding, dim=-1)[0]
             self._text_cache[prompt] = cached
         return cached
@@ -158,7 +160,8 @@ class ImageEvaluator:
         if self.clip_model is None or self.preprocess is None:
             raise ValueError("image_embeddings needs a clip_model")
         pixels = self.preprocess(images.to(self.device, torch.float32)).to(self.dtype)
-        features = self.clip_model.encode_image(pixels).float()
+        # open_clip models define encode_image; torch's Module.__getattr__ is typed Tensor | Module
+        features = self.clip_model.encode_image(pixels).float()  # type: ignore[operator]
         return torch.nn.functional.normalize(features, dim=-1)
 
     def _score_chunk(self, images: torch.Tensor, text: torch.Tensor | None) -> dict[str, torch.Tensor]:

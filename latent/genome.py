@@ -33,8 +33,9 @@ Defaults (no real SDXL encodings could be measured where this was written; recal
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -67,7 +68,9 @@ class Genome(Protocol):
 
     def to_tensors(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
 
-    def from_tensors(self, *tensors: torch.Tensor) -> torch.Tensor: ...
+    # each genome takes its own pipeline tensors (PromptGenome: prompt_embeds, pooled; NoiseGenome: latents);
+    # mypy reads ``*Any, **Any`` as "any parameters", so every such fixed signature satisfies the protocol
+    def from_tensors(self, *tensors: Any, **kwargs: Any) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,8 @@ def measure_embedding_stats(encodings: Iterable[tuple[torch.Tensor, torch.Tensor
     sums = {"prompt": [0.0, 0.0, 0, 0.0], "pooled": [0.0, 0.0, 0, 0.0]}    # sum, sum of squares, count, abs max
     for item in encodings:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise TypeError("encodings must be (prompt_embeds, pooled) pairs, e.g. [creator.encode(p) for p in prompts]")
+            raise TypeError("encodings must be (prompt_embeds, pooled) pairs, "
+                            "e.g. [creator.encode(p) for p in prompts]")
         pe = _as_batch(item[0], 2, "prompt_embeds")[:, 1:].double()
         po = _as_batch(item[1], 1, "pooled").double()
         for key, t in (("prompt", pe), ("pooled", po)):
@@ -178,7 +182,7 @@ class PromptGenome:
 
     @classmethod
     def from_stats(cls, prompt_embeds: torch.Tensor, pooled: torch.Tensor, stats: EmbeddingStats, *,
-                   fraction: float = DEFAULT_SCALE_FRACTION, clamp_factor: float = 2.0) -> "PromptGenome":
+                   fraction: float = DEFAULT_SCALE_FRACTION, clamp_factor: float = 2.0) -> PromptGenome:
         """A genome whose scales are ``fraction * abs_max`` and clamps ``clamp_factor * abs_max`` per part."""
         if not isinstance(stats, EmbeddingStats):
             raise TypeError(f"stats must be an EmbeddingStats from measure_embedding_stats, got {type(stats).__name__}")
@@ -203,7 +207,7 @@ class PromptGenome:
         pooled = x[:, self.prompt_part:].clamp(-self.pooled_clamp, self.pooled_clamp)
         return prompt_embeds, pooled.contiguous()
 
-    def from_tensors(self, prompt_embeds: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def from_tensors(self, prompt_embeds: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         """(prompt_embeds (B, L, D_text), pooled (B, D_pool)) -> x (B, dim) float32; row 0 is dropped."""
         pe = _as_batch(prompt_embeds, 2, "prompt_embeds")
         po = _as_batch(pooled, 1, "pooled")
@@ -267,7 +271,7 @@ class NoiseGenome:
             raise ValueError(f"x must have shape (B, {self.dim}) for this NoiseGenome, got {tuple(x.shape)}")
         return (x.to(torch.float32).reshape(x.shape[0], *self.shape),)
 
-    def from_tensors(self, latents: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def from_tensors(self, latents: torch.Tensor) -> torch.Tensor:
         """latents (B, channels, height, width) or unbatched -> x (B, dim) float32."""
         lat = _as_batch(latents, 3, "latents")
         if tuple(lat.shape[1:]) != self.shape:

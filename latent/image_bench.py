@@ -28,8 +28,9 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -134,7 +135,8 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         out: results folder (created; resumed when it holds records of the same settings).
         steps, size, batch_size: the creator's denoising steps, image size, images per pipeline call.
         model: a label for the pipeline in the records.
-        method_options: per-method options for :func:`latent.peers.run_peer`, e.g. ``{"adam": {"checkpointing": True}}``.
+        method_options: per-method options for :func:`latent.peers.run_peer`,
+            e.g. ``{"adam": {"checkpointing": True}}``.
         progress: a tqdm bar counting images. figures: write the per-prompt figures.
     """
     budget, popsize = check_budget(budget, popsize)
@@ -180,8 +182,8 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
 
 def _baseline(creator: ImageCreator, evaluator: Any, prompt: str, out: Path, index: int, seed: int) -> dict[str, Any]:
     """The prompt's plain image for this seed: its scores, uint8 image, features; saved as PNG."""
-    from .image_fitness import ImageFitness
     from .genome import PromptGenome
+    from .image_fitness import ImageFitness
 
     fit = ImageFitness(creator, evaluator, PromptGenome(*creator.encode(prompt)), prompt)
     images = fit.images(fit.genome.center[None])
@@ -233,7 +235,7 @@ def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, 
 
 
 # ----------------------------------------------------------------- outputs
-def _mean_std(values: list[float], digits: int) -> str:
+def _mean_std(values: Sequence[float | None], digits: int) -> str:
     vals = [v for v in values if v is not None and math.isfinite(v)]
     if not vals:
         return "n/a"
@@ -296,7 +298,7 @@ def plot_prompt_figure(out: Path, prompt: str, seed: int, methods: Sequence[str]
     panels = [("baseline", out / first["baseline_file"], first["baseline_fitness"])]
     panels += [(m, out / by_method[m]["image_file"], by_method[m]["best_fitness"]) for m in methods if m in by_method]
     fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6), squeeze=False)
-    for ax, (name, file, fit) in zip(axes[0], panels):
+    for ax, (name, file, fit) in zip(axes[0], panels, strict=True):
         ax.imshow(Image.open(file))
         ax.set_title(f"{name}\n{fit:.3f}", fontsize=8)
         ax.axis("off")

@@ -14,14 +14,22 @@ plus raw components (e.g. ``"aesthetic"``, ``"clip_score"``, ``"clip_cos"``) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from .creator import DEFAULT_MODEL, ImageCreator, MissingWeightsError, check_model_available
-from .genome import (DEFAULT_POOLED_CLAMP, DEFAULT_POOLED_SCALE, DEFAULT_PROMPT_CLAMP, DEFAULT_PROMPT_SCALE,
-                     Genome, NoiseGenome, PromptGenome)
+from .genome import (
+    DEFAULT_POOLED_CLAMP,
+    DEFAULT_POOLED_SCALE,
+    DEFAULT_PROMPT_CLAMP,
+    DEFAULT_PROMPT_SCALE,
+    Genome,
+    NoiseGenome,
+    PromptGenome,
+)
 
 GENOMES = ("prompt", "noise")
 FITNESS_NAMES = ("eigo", "aesthetic", "clip")
@@ -51,11 +59,14 @@ class CallableFitness:
 
 def as_evaluator(fitness: Any) -> Callable[[torch.Tensor, str], dict[str, torch.Tensor]]:
     """An evaluator object from ``latent.evaluators`` as is; any other callable wrapped in :class:`CallableFitness`."""
+    evaluator_types: tuple[type, ...]
     try:
-        from .evaluators import ImageEvaluator   # the evaluator module (CLIP, aesthetic head)
+        from .evaluators import ImageEvaluator  # the evaluator module (CLIP, aesthetic head)
     except ImportError:   # not available: only user callables
-        ImageEvaluator = ()   # type: ignore[assignment]
-    if ImageEvaluator and isinstance(fitness, ImageEvaluator) or isinstance(fitness, CallableFitness):
+        evaluator_types = ()
+    else:
+        evaluator_types = (ImageEvaluator,)
+    if isinstance(fitness, evaluator_types) or isinstance(fitness, CallableFitness):
         return fitness
     return CallableFitness(fitness)
 
@@ -96,7 +107,8 @@ class ImageFitness:
             raise TypeError(f"genome must be a PromptGenome, NoiseGenome or JointGenome, got {type(genome).__name__}")
         noise = genome.noise if isinstance(genome, JointGenome) else genome
         if isinstance(noise, NoiseGenome) and noise.shape != creator.latent_shape:
-            raise ValueError(f"the noise genome's latents {noise.shape} differ from the creator's {creator.latent_shape}")
+            raise ValueError(f"the noise genome's latents {noise.shape} differ from the creator's "
+                             f"{creator.latent_shape}")
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
         self.creator, self.genome, self.prompt = creator, genome, prompt
@@ -107,10 +119,11 @@ class ImageFitness:
 
     @classmethod
     def for_prompt(cls, creator: ImageCreator, evaluator: Any, prompt: str, genome: str = "prompt",
-                   **genome_options: float) -> "ImageFitness":
+                   **genome_options: float) -> ImageFitness:
         """Build the genome around ``prompt``'s own encoding (``genome='prompt'``) or the creator's latents."""
         if genome == "prompt":
-            g: Genome = PromptGenome(*creator.encode(prompt), **genome_options)
+            prompt_embeds, pooled = creator.encode(prompt)
+            g: Genome = PromptGenome(prompt_embeds, pooled, **genome_options)
         elif genome == "noise":
             if genome_options:
                 raise ValueError(f"options {sorted(genome_options)} apply to the prompt genome only")
@@ -123,6 +136,7 @@ class ImageFitness:
         """x (B, dim) -> images (B, 3, H, W) float32 in [0, 1]."""
         if isinstance(self.genome, NoiseGenome):
             (latents,) = self.genome.to_tensors(x)
+            assert self._cond is not None   # encoded in __init__ for a NoiseGenome
             pe, pooled = self._cond
             b = latents.shape[0]
             return self.creator.generate(pe.expand(b, -1, -1), pooled.expand(b, -1), latents=latents)
@@ -173,7 +187,8 @@ class ImageRecipe:
             raise ValueError(f"prompt must be a non-empty string, got {self.prompt!r}")
         if isinstance(self.fitness, str):
             if self.fitness not in FITNESS_NAMES:
-                raise ValueError(f"unknown fitness {self.fitness!r}; choose one of {list(FITNESS_NAMES)} or pass a callable")
+                raise ValueError(f"unknown fitness {self.fitness!r}; choose one of {list(FITNESS_NAMES)} "
+                                 "or pass a callable")
         elif not callable(self.fitness):
             raise TypeError(f"fitness must be a name {FITNESS_NAMES} or a callable images -> scores, got "
                             f"{type(self.fitness).__name__}")
@@ -190,7 +205,9 @@ class ImageRecipe:
         """Plain (JSON- and checkpoint-safe) description; a callable fitness appears by its name."""
         d = asdict(self)
         if not isinstance(self.fitness, str):
-            d["fitness"] = f"callable:{getattr(self.fitness, '__module__', '?')}.{getattr(self.fitness, '__qualname__', type(self.fitness).__name__)}"
+            module = getattr(self.fitness, '__module__', '?')
+            qualname = getattr(self.fitness, '__qualname__', type(self.fitness).__name__)
+            d["fitness"] = f"callable:{module}.{qualname}"
         return d
 
     def check_weights(self) -> None:
@@ -201,10 +218,10 @@ class ImageRecipe:
             problems.append(p)
         if isinstance(self.fitness, str):
             try:
-                from .evaluators import check_clip_available   # provided by the evaluator module
+                from .evaluators import check_clip_available  # provided by the evaluator module
             except ImportError:
-                check_clip_available = None
-            if check_clip_available is not None:
+                pass
+            else:
                 p = check_clip_available(self.clip_model, self.clip_pretrained)
                 if p:
                     problems.append(p)

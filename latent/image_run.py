@@ -26,9 +26,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -274,10 +275,11 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
             f = fitness(x)
             opt.tell(f)
             comps, images = fitness.last_components, fitness.last_images
+            assert images is not None   # set by the fitness(x) call above
             finite = torch.where(torch.isfinite(f), f, torch.full_like(f, -math.inf))
             i = int(torch.argmax(finite))
             feats, space = solution_features(x, comps, genome.center, genome.scale)
-            entry = {"generation": opt.generation - 1, "alpha": alpha, "best": float(f[i]),
+            entry: dict[str, Any] = {"generation": opt.generation - 1, "alpha": alpha, "best": float(f[i]),
                      "mean": float(f[torch.isfinite(f)].mean()) if bool(torch.isfinite(f).any()) else float("nan"),
                      "diversity": mean_pairwise_cosine_distance(feats), "diversity_space": space,
                      "fitness": [float(v) for v in f.tolist()], "components": _per_member(comps),
@@ -304,6 +306,7 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
 def _result(run: _RunState, genome: Any, cluster_radius: float | None) -> ImageRunResult:
     res = run.opt.result
     comps, images = run.last_components, run.last_images
+    assert images is not None   # set by every generation (or restored from the checkpoint); runs have >= 2
     feats, space = solution_features(res.population, comps, genome.center, genome.scale)
     radius = CLUSTER_RADIUS[space] if cluster_radius is None else float(cluster_radius)
     sols = diverse_set(res.population, res.fitness, images, comps, feats, radius)

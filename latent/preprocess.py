@@ -14,7 +14,8 @@ where the cubic kernel overshoots get zero gradient).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +39,8 @@ def check_images(images: Any, name: str = "images", atol: float = 1e-3) -> torch
     if not images.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {images.dtype}")
     with torch.no_grad():
-        low, high = images.detach().aminmax()
-        low, high = float(low), float(high)
+        low_t, high_t = images.detach().aminmax()
+        low, high = float(low_t), float(high_t)
     if not (low >= -atol and high <= 1.0 + atol):  # also False for NaN
         raise ValueError(f"{name} must hold finite values in [0, 1], got range [{low:.4g}, {high:.4g}]")
     return images
@@ -110,7 +111,7 @@ class ClipPreprocess(torch.nn.Module):
         self.register_buffer("std", std_t.view(1, 3, 1, 1), persistent=False)
 
     @classmethod
-    def from_preprocess_cfg(cls, cfg: Mapping[str, Any]) -> "ClipPreprocess":
+    def from_preprocess_cfg(cls, cfg: Mapping[str, Any]) -> ClipPreprocess:
         """From an open_clip preprocess config dict (keys size, mean, std, interpolation, resize_mode)."""
         interpolation = cfg.get("interpolation", "bicubic")
         if interpolation == "random":  # open_clip uses bicubic for evaluation in that case
@@ -124,7 +125,7 @@ class ClipPreprocess(torch.nn.Module):
         )
 
     @classmethod
-    def from_model(cls, model: torch.nn.Module) -> "ClipPreprocess":
+    def from_model(cls, model: torch.nn.Module) -> ClipPreprocess:
         """Read the preprocessing an open_clip model was created with (``model.visual.preprocess_cfg``)."""
         visual = getattr(model, "visual", model)
         cfg = getattr(visual, "preprocess_cfg", None)

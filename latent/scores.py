@@ -19,7 +19,7 @@ Named fitness combinations (:data:`FITNESS_NAMES`):
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -47,6 +47,7 @@ def check_weights(weights: Sequence[float] | Mapping[str, float] | None) -> tupl
     ``"aesthetic"`` and ``"clip"``; finite, non-negative, not both zero. None = :data:`DEFAULT_WEIGHTS`."""
     if weights is None:
         return DEFAULT_WEIGHTS
+    pair: tuple[float, ...]
     if isinstance(weights, Mapping):
         unknown = set(weights) - {"aesthetic", "clip"}
         if unknown:

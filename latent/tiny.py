@@ -40,7 +40,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
+    return dict(zip(bs, (chr(c) for c in cs), strict=True))
 
 
 def write_tiny_clip_vocab(folder: str | os.PathLike) -> tuple[Path, Path]:
@@ -103,12 +103,12 @@ def tiny_sdxl_components(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) ->
             cross_attention_dim=2 * TEXT_HIDDEN, addition_embed_type="text_time",
             addition_time_embed_dim=TIME_EMBED_DIM,
             projection_class_embeddings_input_dim=6 * TIME_EMBED_DIM + TEXT_PROJECTION,
-        ).eval()
+        ).eval()  # type: ignore[attr-defined]  # a torch.nn.Module method; diffusers' mixin bases hide it from mypy
         vae = AutoencoderKL(
             in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16), norm_num_groups=8,
             down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
             up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), sample_size=image_size,
-        ).eval()
+        ).eval()  # type: ignore[attr-defined]  # a torch.nn.Module method; diffusers' mixin bases hide it from mypy
         # At random initialisation the UNet's output barely depends on the text conditioning, so the images
         # hardly change with the embeddings. Larger output, time-text and cross-attention output weights
         # make the embeddings steer the tiny images ~15x more (still noise-like images, same code paths).
@@ -129,7 +129,7 @@ def tiny_sdxl_pipeline(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) -> A
     from diffusers import StableDiffusionXLPipeline
 
     pipe = StableDiffusionXLPipeline(**tiny_sdxl_components(seed, image_size))
-    pipe.set_progress_bar_config(disable=True)
+    pipe.set_progress_bar_config(disable=True)  # type: ignore[attr-defined]  # DiffusionPipeline's; mypy misses it
     return pipe
 
 

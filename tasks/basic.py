@@ -6,7 +6,7 @@ registry that imports them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

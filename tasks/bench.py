@@ -13,9 +13,10 @@ import csv
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -173,13 +174,14 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
         if final is not None:
             finals[(record["task"], record["method"])] = final
 
-    config = {"suite": suite, "methods": methods, "seeds": seeds, "tasks": [t.name for t in task_objs],
+    task_names = [t.name for t in task_objs]
+    config = {"suite": suite, "methods": methods, "seeds": seeds, "tasks": task_names,
               "popsize": popsize, "generations": generations, "evaluations_per_run": popsize * generations,
               "method_options": spec.method_options, "description": spec.description}
     write_results(records, config, out)
     header = (f"Suite `{suite}`: {spec.description}. Budget {popsize} x {generations} = {popsize * generations} "
               f"evaluations per run, {seeds} seeds, mean ± std over seeds.")
-    (out / "table.md").write_text(markdown_report(records, config["tasks"], methods, spec.metrics, header))
+    (out / "table.md").write_text(markdown_report(records, task_names, methods, spec.metrics, header))
     if figure and any(t.dim == 2 for t in task_objs):
         import matplotlib.pyplot as plt
 

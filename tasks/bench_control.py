@@ -1,4 +1,4 @@
-"""``diffevo bench --suite control-paper``: the paper's neuroevolution table (arXiv 2410.02543), reproduced and compared.
+"""``diffevo bench --suite control-paper``: the paper's neuroevolution table (arXiv 2410.02543) reproduced and compared.
 
 Protocol (the official RL experiments, facts in REFERENCES.md): popsize 256, 10 evaluated generations
 (2,560 episodes a run), ONE fresh episode per member and generation (seeded from the run's seed, see
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tqdm.auto import tqdm
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -119,7 +120,7 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
 
 def protocol_jobs(functions: Sequence[str], methods: Sequence[str], runs: int, block: int = 10) -> list[tuple]:
     """Jobs ordered in blocks of ``block`` seeds over all functions, so a partial run covers every function."""
-    jobs = []
+    jobs: list[tuple[str, str, int, dict[str, Any]]] = []
     for lo in range(0, runs, block):
         for m in methods:
             for f in functions:
@@ -178,9 +179,9 @@ def summarize(out: Path, methods: Sequence[str], functions: Sequence[str],
     from .bench import write_results
 
     records = [r for r in read_runs(out / "runs.jsonl") if r["method"] in methods and r["task"] in functions]
+    opts = options or {}
     config = {"suite": "cec2013", "protocol": True, "methods": list(methods), "functions": list(functions),
-              "options": options or {}, "max_fes": "per function (protocol)" if not (options or {}).get("budget")
-              else options["budget"]}
+              "options": opts, "max_fes": "per function (protocol)" if not opts.get("budget") else opts["budget"]}
     write_results(records, config, out)
     (out / "table.md").write_text(protocol_table(records, methods, functions, options))
     return records
@@ -190,9 +191,11 @@ def protocol_table(records: Sequence[dict[str, Any]], methods: Sequence[str], fu
                    options: dict[str, Any] | None = None) -> str:
     """Markdown: per function PR/SR at 1e-1, 1e-3, 1e-5 for each method, the published PR at 1e-3, and means."""
     budget = (options or {}).get("budget")
-    lines = [f"CEC 2013 niching, {'protocol MaxFEs' if not budget else f'{budget} evaluations per run (NOT the protocol budget)'}; "
+    budget_text = 'protocol MaxFEs' if not budget else f'{budget} evaluations per run (NOT the protocol budget)'
+    lines = [f"CEC 2013 niching, {budget_text}; "
              "peaks counted on each method's returned solution set; runs = completed runs per function.", ""]
-    head = "| function | method | runs | PR 1e-1 | SR 1e-1 | PR 1e-3 | SR 1e-3 | PR 1e-5 | SR 1e-5 | NEA2 PR 1e-3 | NMMSO PR 1e-3 |"
+    head = ("| function | method | runs | PR 1e-1 | SR 1e-1 | PR 1e-3 | SR 1e-3 | PR 1e-5 | SR 1e-5 "
+            "| NEA2 PR 1e-3 | NMMSO PR 1e-3 |")
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     means: dict[str, dict[str, list[float]]] = {m: {} for m in methods}
     for f in functions:
@@ -203,8 +206,8 @@ def protocol_table(records: Sequence[dict[str, Any]], methods: Sequence[str], fu
                 continue
             for key in [f"PR@{acc:g}" for acc in ACCURACIES]:
                 means[m].setdefault(key, []).append(a[key])
-            lines.append(f"| F{i + 1} | {m} | {a['runs']} | {a['PR@0.1']:.3f} | {a['SR@0.1']:.2f} | {a['PR@0.001']:.3f} | "
-                         f"{a['SR@0.001']:.2f} | {a['PR@1e-05']:.3f} | {a['SR@1e-05']:.2f} | "
+            lines.append(f"| F{i + 1} | {m} | {a['runs']} | {a['PR@0.1']:.3f} | {a['SR@0.1']:.2f} | "
+                         f"{a['PR@0.001']:.3f} | {a['SR@0.001']:.2f} | {a['PR@1e-05']:.3f} | {a['SR@1e-05']:.2f} | "
                          f"{PUBLISHED_PR_1E3['NEA2'][i]:.3f} | {PUBLISHED_PR_1E3['NMMSO'][i]:.3f} |")
     lines.append("")
     idx = [FUNCTIONS.index(f) for f in functions]

@@ -9,9 +9,10 @@ folder it writes can be post-processed with ``python -m cocopp <folder>``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,7 +72,7 @@ def _inside(folder: Path) -> Iterator[None]:
 
 
 def observed_problems(output: str | os.PathLike, algorithm: str, functions: Sequence[int],
-                      dims: Sequence[int], instances: Sequence[int]) -> Iterator[object]:
+                      dims: Sequence[int], instances: Sequence[int]) -> Iterator[Any]:
     """Yield BBOB problems (``cocoex.Problem``) observed by a COCO logger for ``algorithm``.
 
     The data lands in ``<output>/exdata/<algorithm>/`` (COCO format: .info, .dat, .tdat files),

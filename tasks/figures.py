@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import matplotlib
 
@@ -44,7 +44,9 @@ def plot_final_populations(tasks: Sequence[Task], methods: Sequence[str],
                 ax.scatter(o[:, 0], o[:, 1], marker="x", c="red", s=25, linewidths=1.2, zorder=5)
             ax.set_xlim(float(task.lower[0]), float(task.upper[0]))
             ax.set_ylim(float(task.lower[1]), float(task.upper[1]))
-            ax.set_xticks([]); ax.set_yticks([]); ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal")
             if i == 0:
                 ax.set_title(task.name, fontsize=9)
             if j == 0:

@@ -70,7 +70,7 @@ def _shubert_extrema() -> tuple[list[float], list[float]]:
     for sign in (1.0, -1.0):
         v = sign * L.shubert_factor(torch.tensor(xs)).numpy()
         peaks = [i for i in range(1, len(xs) - 1) if v[i] >= v[i - 1] and v[i] >= v[i + 1] and v[i] > v.max() - 0.1]
-        refined = [minimize_scalar(lambda t: -sign * float(L.shubert_factor(torch.tensor(t))),
+        refined = [minimize_scalar(lambda t, sign=sign: -sign * float(L.shubert_factor(torch.tensor(t))),
                                    bounds=(xs[i - 1], xs[i + 1]), method="bounded",
                                    options={"xatol": 1e-12}).x for i in peaks]
         out.append(sorted(float(r) for r in refined))

@@ -9,6 +9,7 @@ through unscaled (times sqrt(3)).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class BoxNormaliser:
             raise ValueError(f"every observation bound needs high > low, got low {self.low} and high {self.high}")
 
     @classmethod
-    def from_space(cls, space: object) -> "BoxNormaliser":
+    def from_space(cls, space: Any) -> BoxNormaliser:
         """From a gymnasium Box observation space (its ``low``/``high``)."""
         return cls(np.asarray(space.low), np.asarray(space.high))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -62,6 +62,7 @@ def paper_task(name: str) -> Task:
     if name in ("ackley", "rastrigin"):
         c, top = (ACKLEY_CORNER, ACKLEY_CORNER_MAX) if name == "ackley" else (RASTRIGIN_CORNER, RASTRIGIN_CORNER_MAX)
         base = dataclasses.replace(base, maximize=True, optima=_corners(c), optimum_value=top)
+    assert base.optimum_value is not None   # every PAPER_SCALES task has a known optimum (0, or the corner's)
     target = float(base.optimum_value)
     g = torch.linspace(-4, 4, GRID_POINTS, dtype=torch.float64)
     grid = torch.cartesian_prod(g, g)

@@ -41,7 +41,7 @@ class MLPPolicy:
     @property
     def num_params(self) -> int:
         """Genome length: sum over layers of out * in + out."""
-        return sum(o * i + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        return sum(o * i + o for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True))
 
     def fan_in_scale(self, gain: float = 1.0) -> torch.Tensor:
         """Per-parameter spread (num_params,) float64: ``gain / sqrt(fan_in)`` for every weight and bias of a layer.
@@ -50,7 +50,7 @@ class MLPPolicy:
         a wide layer's pre-activations start O(1) instead of saturating (useful from ~100 hidden units on).
         """
         parts = [torch.full((o * i + o,), gain / i ** 0.5, dtype=torch.float64)
-                 for i, o in zip(self.sizes[:-1], self.sizes[1:])]
+                 for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
         return torch.cat(parts)
 
     def _check(self, genomes: torch.Tensor) -> torch.Tensor:
@@ -64,7 +64,7 @@ class MLPPolicy:
         """genomes (n, num_params) -> [(weight (n, out, in), bias (n, out)) per layer] (views, no copy)."""
         genomes = self._check(genomes)
         n, layers, start = genomes.shape[0], [], 0
-        for i, o in zip(self.sizes[:-1], self.sizes[1:]):
+        for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True):
             w = genomes[:, start:start + o * i].reshape(n, o, i)
             b = genomes[:, start + o * i:start + o * i + o]
             layers.append((w, b))
@@ -76,7 +76,7 @@ class MLPPolicy:
         if len(layers) != len(self.sizes) - 1:
             raise ValueError(f"expected {len(self.sizes) - 1} layers for sizes {self.sizes}, got {len(layers)}")
         parts = []
-        for (w, b), i, o in zip(layers, self.sizes[:-1], self.sizes[1:]):
+        for (w, b), i, o in zip(layers, self.sizes[:-1], self.sizes[1:], strict=True):
             if tuple(w.shape[1:]) != (o, i) or tuple(b.shape[1:]) != (o,):
                 raise ValueError(f"layer {i}->{o} needs weight (n, {o}, {i}) and bias (n, {o}); got "
                                  f"{tuple(w.shape)} and {tuple(b.shape)}")
@@ -104,7 +104,7 @@ class MLPPolicy:
         """A ``torch.nn.Sequential`` of Linear layers holding the weights of one genome (num_params,)."""
         genome = self._check(torch.as_tensor(genome).reshape(1, -1))[0]
         mods: list[torch.nn.Module] = []
-        for k, (i, o) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+        for k, (i, o) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
             mods.append(torch.nn.Linear(i, o, dtype=genome.dtype))
             if k < len(self.sizes) - 2:
                 mods.append(MODULES[self.activation]())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 # metric key -> (column label, digits)
 METRICS = {
@@ -19,7 +19,7 @@ METRICS = {
 }
 
 
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
+def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value) of the finite values; NaN if none."""
     v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
     if not v:
@@ -57,7 +57,8 @@ def metric_table(records: Iterable[dict], metric: str, tasks: Sequence[str], met
                 continue
             mu, sd = mean_std(vals)
             pooled = metric.startswith(("peak_ratio", "success_rate"))
-            cells.append(_fmt(mu, digits) if pooled or not math.isfinite(sd) else f"{_fmt(mu, digits)} ± {_fmt(sd, digits)}")
+            cells.append(_fmt(mu, digits) if pooled or not math.isfinite(sd)
+                         else f"{_fmt(mu, digits)} ± {_fmt(sd, digits)}")
         rows.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

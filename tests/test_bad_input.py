@@ -193,7 +193,7 @@ def test_a_tell_rejected_by_the_fitness_map_changes_nothing():
     after = opt.state_dict()
     assert after["history"] == state["history"] and torch.equal(after["population"], state["population"])
     with pytest.raises(RuntimeError, match="no generation has been evaluated"):
-        opt.result
+        _ = opt.result
     opt.tell(-sphere(x))                # a valid tell for the same population still works
     assert opt.generation == 1 and len(opt.result.history["best"]) == 1
 

@@ -148,7 +148,8 @@ def test_fan_in_scale_matches_each_layer():
     w1, b1 = policy.unflatten(s[None])[0]
     w2, b2 = policy.unflatten(s[None])[1]
     assert torch.all(w1 == 1.0) and torch.all(b1 == 1.0)                      # 2 / sqrt(4)
-    assert torch.allclose(w2, torch.full_like(w2, 2 / 128 ** 0.5)) and torch.allclose(b2, torch.full_like(b2, 2 / 128 ** 0.5))
+    assert torch.allclose(w2, torch.full_like(w2, 2 / 128 ** 0.5))
+    assert torch.allclose(b2, torch.full_like(b2, 2 / 128 ** 0.5))
 
 
 # ----------------------------------------------------------------- the paper's protocol (issue 12)
@@ -227,7 +228,7 @@ def test_the_same_run_seed_gives_the_same_fresh_episodes():
     for _ in range(2):
         fit = control_task("cartpole", PAPER_POLICIES["small"], episode_seed=7, **PAPER_PROTOCOL).metadata["fitness"]
         runs.append([fit.rollout(x) for _ in range(3)])
-    for a, b in zip(*runs):                                   # a rerun repeats every generation's episodes
+    for a, b in zip(*runs, strict=True):                                   # a rerun repeats every generation's episodes
         assert torch.equal(a.returns, b.returns) and torch.equal(a.terminated, b.terminated)
     assert not torch.equal(runs[0][0].returns, runs[0][1].returns)       # fresh episodes every generation
     other = control_task("cartpole", (8,), episode_seed=8, **PAPER_PROTOCOL).metadata["fitness"]
@@ -268,7 +269,7 @@ def test_mountaincar_continuous_and_pendulum_run_with_both_heads_and_env_options
 def test_official_schedule_and_presets():
     a = official_cosine_schedule(9)
     assert len(a) == 10 and abs(a[0] - 0.000998) < 1e-6 and abs(a[-1] - 0.999) < 1e-12
-    assert all(x < y for x, y in zip(a, a[1:]))
+    assert all(x < y for x, y in zip(a, a[1:], strict=False))
     assert PAPER_CONTROL["fitness_map"] == "energy" and PAPER_CONTROL["temperature"] == 1.0
     DiffEvo(58, 16, seed=0, **NEUROEVOLUTION)          # the preset is a valid set of DiffEvo arguments
 

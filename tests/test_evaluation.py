@@ -13,16 +13,41 @@ from pathlib import Path
 
 import pytest
 import torch
+from evaluation_workers import (
+    BrokenRecipe,
+    KillOnce,
+    SlowSphere,
+    SphereRecipe,
+    hang_on_large,
+    sphere,
+    sphere_with_outputs,
+)
 
 from diffevo import load_state, optimize
 from diffevo.cli import main
-from diffevo.evaluation import (EvaluationError, EvaluationFailedWarning, FaultPolicy, InProcess, ProcessPool,
-                                RayCluster, as_backend, make_backend)
+from diffevo.evaluation import (
+    EvaluationError,
+    EvaluationFailedWarning,
+    FaultPolicy,
+    InProcess,
+    ProcessPool,
+    RayCluster,
+    as_backend,
+    make_backend,
+)
 from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args, ray_address
 from diffevo.evaluation.faults import describe_failures, short
-from diffevo.evaluation.recipe import (ChunkCall, JobCall, build_fitness, check_fitness, check_picklable,
-                                       chunk_bounds, default_chunk_size, is_recipe, split_outputs)
-from evaluation_workers import BrokenRecipe, KillOnce, SlowSphere, SphereRecipe, hang_on_large, sphere, sphere_with_outputs
+from diffevo.evaluation.recipe import (
+    ChunkCall,
+    JobCall,
+    build_fitness,
+    check_fitness,
+    check_picklable,
+    chunk_bounds,
+    default_chunk_size,
+    is_recipe,
+    split_outputs,
+)
 from tasks.bench import run_job
 from tasks.task_recipe import ControlRecipe, TaskRecipe
 
@@ -55,7 +80,8 @@ def test_pool_hung_member_is_cut_by_the_timeout_and_gets_the_worst_policy():
     x = torch.randn(6, 2, dtype=torch.float64)
     x[4, 0] = 100.0          # this member hangs whenever it is evaluated
     # fork: a killed worker's replacement starts at once (spawn re-imports torch; the kill test uses spawn)
-    with ProcessPool(2, timeout=0.5, retries=1, on_failure="worst", start_method="fork").open(hang_on_large) as evaluate:
+    pool = ProcessPool(2, timeout=0.5, retries=1, on_failure="worst", start_method="fork")
+    with pool.open(hang_on_large) as evaluate:
         with pytest.warns(EvaluationFailedWarning, match="member 4: timed out"):
             values = evaluate(x)
         assert evaluate.failures == 1

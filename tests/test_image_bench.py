@@ -84,7 +84,8 @@ def test_resume_refuses_other_settings_and_options_are_checked(tiny_models, tmp_
     with pytest.raises(ValueError, match="other settings"):
         run_image_bench(pipe, bright, prompts, ["adam"], [0], 12, 4, tmp_path / "r", progress=False)
     bad = argv(tiny_models, tmp_path / "c")
-    for extra, message in ((["--budget", "10"], "multiple of popsize"), (["--methods", "diffevo,nope"], "unknown optimiser"),
+    for extra, message in ((["--budget", "10"], "multiple of popsize"),
+                           (["--methods", "diffevo,nope"], "unknown optimiser"),
                            (["--popsize", "0"], "--popsize")):
         assert main(bad + extra) == 2
         assert message in capsys.readouterr().err

@@ -39,7 +39,8 @@ def test_fitness_is_a_deterministic_function_of_the_genome_independent_of_batchi
     assert torch.allclose(alone[0], imgs[4], atol=1e-5)                     # same image in another batch position/size
     reordered = fit.images(x.flip(0))
     assert torch.allclose(reordered.flip(0), imgs, atol=1e-5)
-    other_seed = ImageFitness(ImageCreator(pipeline=tiny_pipeline(), batch_size=4, seed=4), brightness, fit.genome, "a cat")
+    other_seed = ImageFitness(ImageCreator(pipeline=tiny_pipeline(), batch_size=4, seed=4), brightness, fit.genome,
+                              "a cat")
     assert not torch.allclose(other_seed.images(x[:1])[0], imgs[0], atol=1e-3)   # the seed fixes the noise
 
 

@@ -15,7 +15,12 @@ import torch
 open_clip = pytest.importorskip("open_clip")
 
 from latent.aesthetic import (  # noqa: E402
-    AESTHETIC_HEAD_FILE, AESTHETIC_HEAD_SHA256, AESTHETIC_LAYER_INDICES, AestheticHead, linear_stack_forward, sha256_of,
+    AESTHETIC_HEAD_FILE,
+    AESTHETIC_HEAD_SHA256,
+    AESTHETIC_LAYER_INDICES,
+    AestheticHead,
+    linear_stack_forward,
+    sha256_of,
 )
 from latent.clip_loading import MissingWeightsError  # noqa: E402
 from latent.evaluators import ImageEvaluator, check_clip_available, load_evaluator  # noqa: E402
@@ -236,7 +241,8 @@ def test_invalid_arguments(evaluator, tiny_name, images):
         (ValueError, "clip_model: unknown open_clip architecture", dict(clip_model="ViT-Huge-999")),
         (ValueError, "clip_pretrained: 'nonsense' is neither a tag", dict(clip_pretrained="nonsense")),
         (ValueError, "aesthetic_head: the shipped LAION head takes 768-d", dict(clip_model=tiny_name)),
-        (ValueError, "aesthetic_head=False leaves no aesthetic score", dict(clip_model=tiny_name, aesthetic_head=False)),
+        (ValueError, "aesthetic_head=False leaves no aesthetic score",
+         dict(clip_model=tiny_name, aesthetic_head=False)),
     ]
     for error, message, kwargs in cases:
         with pytest.raises(error, match=message):

@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latent.genome import (DEFAULT_POOLED_CLAMP, DEFAULT_POOLED_SCALE, DEFAULT_PROMPT_SCALE, EmbeddingStats, Genome,
-                           NoiseGenome, PromptGenome, measure_embedding_stats)
+from latent.genome import (
+    DEFAULT_POOLED_CLAMP,
+    DEFAULT_POOLED_SCALE,
+    DEFAULT_PROMPT_SCALE,
+    EmbeddingStats,
+    Genome,
+    NoiseGenome,
+    PromptGenome,
+    measure_embedding_stats,
+)
 
 
 def encoding(seed: int = 0, seq: int = 77, text: int = 64, pooled: int = 32):
@@ -33,7 +41,8 @@ def test_round_trip_is_bit_exact_and_bos_is_frozen():
     other_pe, other_po = encoding(seed=3)
     other_pe[:, 0] = 0.5
     back_pe, back_po = g.to_tensors(g.from_tensors(other_pe, other_po))
-    assert torch.equal(back_pe[:, 1:], other_pe[:, 1:]) and torch.equal(back_po, other_po)   # tensors -> genome -> tensors
+    # tensors -> genome -> tensors
+    assert torch.equal(back_pe[:, 1:], other_pe[:, 1:]) and torch.equal(back_po, other_po)
     assert torch.equal(back_pe[:, 0], pe[:, 0])                       # row 0 is always the frozen BOS
     assert torch.equal(pe2[:, 0], pe[:, 0].expand(5, -1))
     base_pe, base_po = g.to_tensors(g.center)
@@ -51,7 +60,8 @@ def test_per_part_scale_and_clamp():
     pe, po = encoding()
     g = PromptGenome(pe, po, prompt_clamp=5.0, pooled_clamp=0.5)
     assert g.scale.shape == (g.dim,)
-    assert torch.all(g.scale[: 76 * 64] == DEFAULT_PROMPT_SCALE) and torch.all(g.scale[76 * 64:] == DEFAULT_POOLED_SCALE)
+    assert torch.all(g.scale[: 76 * 64] == DEFAULT_PROMPT_SCALE)
+    assert torch.all(g.scale[76 * 64:] == DEFAULT_POOLED_SCALE)
     x = torch.full((2, g.dim), 100.0)
     pe2, po2 = g.to_tensors(x)
     assert pe2[:, 1:].max() == 5.0 and po2.max() == 0.5
@@ -87,8 +97,10 @@ def test_noise_genome_round_trip():
     (lambda: PromptGenome(torch.zeros(77, 8), torch.zeros(4), prompt_scale=0), "prompt_scale"),
     (lambda: PromptGenome(torch.zeros(77, 8), torch.zeros(4), pooled_clamp=float("nan")), "pooled_clamp"),
     (lambda: PromptGenome(torch.zeros(77, 8, dtype=torch.long), torch.zeros(4)), "prompt_embeds must be a floating"),
-    (lambda: PromptGenome(torch.zeros(77, 8), torch.zeros(4)).to_tensors(torch.zeros(2, 5)), r"x must have shape \(B, 612\)"),
-    (lambda: PromptGenome(torch.zeros(77, 8), torch.zeros(4)).from_tensors(torch.zeros(1, 76, 8), torch.zeros(1, 4)), "prompt_embeds must have shape"),
+    (lambda: PromptGenome(torch.zeros(77, 8), torch.zeros(4)).to_tensors(torch.zeros(2, 5)),
+     r"x must have shape \(B, 612\)"),
+    (lambda: PromptGenome(torch.zeros(77, 8), torch.zeros(4)).from_tensors(torch.zeros(1, 76, 8), torch.zeros(1, 4)),
+     "prompt_embeds must have shape"),
     (lambda: measure_embedding_stats([]), "encodings is empty"),
     (lambda: NoiseGenome(4, 0, 8), "height"),
     (lambda: NoiseGenome(4, 8, 8).from_tensors(torch.zeros(1, 4, 8, 9)), "latents must have shape"),

@@ -10,7 +10,7 @@ from tiny_sdxl import tiny_clip_dir, tiny_pipeline
 
 from latent.creator import ImageCreator
 from latent.image_fitness import ImageFitness, ImageRecipe
-from latent.image_run import (mean_pairwise_cosine_distance, run_image_evolution, write_artifacts)
+from latent.image_run import mean_pairwise_cosine_distance, run_image_evolution, write_artifacts
 
 
 def corner_brightness(images: torch.Tensor) -> torch.Tensor:
@@ -69,7 +69,7 @@ def test_a_run_killed_at_generation_k_resumes_to_the_uninterrupted_result(tmp_pa
     assert torch.equal(resumed.result.population, full.result.population)
     assert torch.equal(resumed.best_image, full.best_image) and resumed.best_fitness == full.best_fitness
     assert [e["fitness"] for e in resumed.log] == [e["fitness"] for e in full.log]
-    assert all(torch.equal(a, b) for a, b in zip(resumed.generation_best, full.generation_best))
+    assert all(torch.equal(a, b) for a, b in zip(resumed.generation_best, full.generation_best, strict=True))
     with pytest.raises(ValueError, match="popsize: saved 8 vs here 10"):
         run_image_evolution(make_fitness(), checkpoint=ckpt, popsize=10, generations=5, seed=1)
 

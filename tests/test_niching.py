@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from diffevo.niching import (CountingFitness, BudgetExhausted, PopulationSchedule, TabooRegions, expected_edge,
-                             hill_valley_clusters, make_search, niching_search, refine)
+from diffevo.niching import (
+    BudgetExhausted,
+    CountingFitness,
+    PopulationSchedule,
+    TabooRegions,
+    expected_edge,
+    hill_valley_clusters,
+    make_search,
+    niching_search,
+    refine,
+)
 
 # Himmelblau's four minima: known basins (a restart must never refine one of them again)
 MINIMA = torch.tensor([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186], [3.584428, -1.848126]],
@@ -57,7 +66,10 @@ def test_hill_valley_clustering_on_hand_made_points():
     pts = np.concatenate([MINIMA[0].numpy() + 0.05 * rng.standard_normal((10, 2)),
                           MINIMA[1].numpy() + 0.05 * rng.standard_normal((10, 2))])
     score = -himmelblau(pts).numpy()
-    scores_of = lambda p: -himmelblau(p).numpy()
+
+    def scores_of(p):
+        return -himmelblau(p).numpy()
+
     clusters = hill_valley_clusters(pts, score, scores_of, expected_edge(64.0, 20, 2))
     assert len(clusters) == 2
     assert sorted(len(c) for c in clusters) == [10, 10]
@@ -83,7 +95,10 @@ def test_population_schedule_doubles_after_a_restart_without_news_and_fits_the_b
 
 def test_invalid_arguments_are_refused_before_any_evaluation():
     calls = []
-    f = lambda x: calls.append(1) or himmelblau(x)
+
+    def f(x):
+        return calls.append(1) or himmelblau(x)
+
     with pytest.raises(ValueError, match="bounds"):
         niching_search(f, 2, bounds=None)
     with pytest.raises(ValueError, match="niche_rule"):

@@ -34,7 +34,9 @@ def test_best_member_reaches_the_global_optimum(name):
 
 
 def test_minimize_option_and_ask_tell_agree_with_optimize():
-    sphere = lambda x: (x - 1.5).pow(2).sum(1)
+    def sphere(x):
+        return (x - 1.5).pow(2).sum(1)
+
     opt = DiffEvo(3, 128, 20, bounds=(-4, 4), minimize=True, seed=7)
     r1 = run_ask_tell(opt, sphere)
     r2 = optimize(sphere, 3, popsize=128, steps=20, bounds=(-4, 4), minimize=True, seed=7)
@@ -143,9 +145,12 @@ def test_nonfinite_fitness_raise_policy():
 
 def test_fitness_accepts_numpy_and_lists():
     opt = DiffEvo(2, 4, 2, seed=0)
-    opt.ask(); opt.tell(np.array([1.0, 2.0, 3.0, 4.0]))
-    opt.ask(); opt.tell([1, 2, 3, 4])
-    opt.ask(); opt.tell(torch.arange(4))
+    opt.ask()
+    opt.tell(np.array([1.0, 2.0, 3.0, 4.0]))
+    opt.ask()
+    opt.tell([1, 2, 3, 4])
+    opt.ask()
+    opt.tell(torch.arange(4))
     assert opt.done and opt.result.best_fitness == 4.0
 
 
@@ -167,13 +172,15 @@ def test_bad_fitness_is_rejected(bad, exc, msg):
 def test_call_order_errors():
     opt = DiffEvo(2, 4, 1, seed=0)
     with pytest.raises(RuntimeError, match="no generation has been evaluated"):
-        opt.result
+        _ = opt.result
     with pytest.raises(RuntimeError, match="call ask\\(\\) before tell\\(\\)"):
         opt.tell(torch.zeros(4))
-    opt.ask(); opt.tell(torch.zeros(4))
+    opt.ask()
+    opt.tell(torch.zeros(4))
     with pytest.raises(RuntimeError, match="call ask\\(\\) before tell\\(\\)"):
         opt.tell(torch.zeros(4))
-    opt.ask(); opt.tell(torch.zeros(4))
+    opt.ask()
+    opt.tell(torch.zeros(4))
     assert opt.done
     with pytest.raises(RuntimeError, match="the run is finished"):
         opt.ask()

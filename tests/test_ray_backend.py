@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from evaluation_workers import BrokenRecipe, HangOnce, KillOnce, SphereRecipe, sphere
 
 from diffevo import optimize
 from diffevo.cli import main
 from diffevo.evaluation import EvaluationError, RayCluster
-from evaluation_workers import BrokenRecipe, HangOnce, KillOnce, SphereRecipe, sphere
 
 ray = pytest.importorskip("ray")
 RUN = dict(popsize=24, steps=8, seed=5)

@@ -1,6 +1,5 @@
 """The solution set and its niche rules on hand-made point sets, and optimize's Result.solutions."""
 
-import numpy as np
 import pytest
 import torch
 

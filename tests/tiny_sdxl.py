@@ -13,7 +13,7 @@ from pathlib import Path
 from latent.tiny import save_tiny_sdxl, tiny_sdxl_pipeline
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_pipeline(seed: int = 0, image_size: int = 32):
     """A cached tiny ``StableDiffusionXLPipeline`` (do not modify it in a test)."""
     return tiny_sdxl_pipeline(seed, image_size)

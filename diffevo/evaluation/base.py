@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,10 +28,10 @@ class Evaluator(ABC):
     def __call__(self, x: torch.Tensor) -> Any:
         """Fitness of the population x: (n, dim), in population order."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (a deliberate no-op default: an in-process evaluator has no workers)
         """Stop the workers (idempotent)."""
 
-    def __enter__(self) -> "Evaluator":
+    def __enter__(self) -> Evaluator:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -47,9 +48,10 @@ class Backend(ABC):
         """Start workers that each build ``fitness`` (a recipe with ``build()`` or a picklable callable)."""
 
     @abstractmethod
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple], on_result: Callable[[int, Any], None] | None = None
-            ) -> list[Any]:
-        """``[fn(*args) for args in jobs]`` (in order), spread over the workers; ``on_result(i, value)`` as each ends."""
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+        """``[fn(*args) for args in jobs]`` (in order), spread over the workers; ``on_result(i, value)`` as each
+        ends."""
 
 
 class ParallelEvaluator(Evaluator):
@@ -78,7 +80,7 @@ class ParallelEvaluator(Evaluator):
         pieces: dict[int, Any] = {}   # first row -> chunk result
         reasons: dict[int, str] = {}
         split: list[int] = []
-        for (a, b), value, k in zip(bounds, values, range(len(bounds))):
+        for k, ((a, b), value) in enumerate(zip(bounds, values, strict=True)):
             if k not in failed:
                 pieces[a] = value
             elif b - a == 1:
@@ -119,7 +121,7 @@ class ParallelEvaluator(Evaluator):
         return out
 
 
-def map_jobs(workers: Workers, jobs: Sequence[tuple], policy: FaultPolicy,
+def map_jobs(workers: Workers, jobs: Sequence[tuple[Any, ...]], policy: FaultPolicy,
              on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
     """Results of independent jobs in order; a job that keeps failing raises :class:`EvaluationError`."""
     results, failed = run_tasks(workers, list(jobs), policy, on_result)

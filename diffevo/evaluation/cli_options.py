@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .. import cli_args as A
 from . import Backend, make_backend
@@ -33,7 +34,7 @@ def add_backend_arguments(p: argparse.ArgumentParser, what: str = "evaluations")
 
 def backend_from_args(args: argparse.Namespace, **extra: object) -> Backend:
     """The backend the switches describe (in-process for the defaults)."""
-    options: dict = {}
+    options: dict[str, Any] = {}
     if args.workers > 1 or args.ray_address is not None:
         options = {"timeout": args.eval_timeout, "on_failure": args.on_failure, **extra}
     return make_backend(args.workers, args.ray_address, **options)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -36,8 +37,8 @@ class InProcess(Backend):
         check_bool(vectorized, "vectorized")
         return InProcessEvaluator(build_fitness(fitness), vectorized)
 
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple], on_result: Callable[[int, Any], None] | None = None
-            ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
         results = []
         for i, args in enumerate(jobs):
             results.append(fn(*args))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import traceback
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait as wait_any
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..validation import check_bool, check_choice, check_positive_int
 from .base import Backend, ParallelEvaluator, map_jobs
@@ -61,7 +62,7 @@ class PoolWorkers:
     def __init__(self, recipe: Any, call: Any, workers: int, threads: int | None, start_method: str,
                  max_starts: int) -> None:
         self.recipe, self.call, self.threads = recipe, call, threads
-        self.ctx = mp.get_context(start_method)
+        self.ctx: Any = mp.get_context(start_method)   # typeshed's BaseContext lacks Process/Pipe of the concrete ones
         self.max_starts = max_starts
         self.failed_starts = [0] * workers
         self.slots: list[_Slot] = [self._start() for _ in range(workers)]
@@ -182,8 +183,8 @@ class ProcessPool(Backend):
         return PoolEvaluator(self._workers(fitness, ChunkCall(vectorized)), self.workers, self.policy,
                              self.chunk_size)
 
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple], on_result: Callable[[int, Any], None] | None = None
-            ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
         workers = self._workers(fn, JobCall())
         try:
             return map_jobs(workers, jobs, self.policy, on_result)

@@ -9,7 +9,8 @@ actor past the timeout is killed and replaced, and the chunk is re-run (see :mod
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..validation import check_bool, check_positive_int, check_real
 from .base import Backend, ParallelEvaluator, map_jobs
@@ -138,7 +139,9 @@ class RayWorkers:
 class RayEvaluator(ParallelEvaluator):
     """A :class:`ParallelEvaluator` on Ray actors; ``close()`` stops them (and Ray, if this backend started it)."""
 
-    def __init__(self, workers: RayWorkers, backend: "RayCluster", *args: Any) -> None:
+    workers: RayWorkers
+
+    def __init__(self, workers: RayWorkers, backend: RayCluster, *args: Any) -> None:
         super().__init__(workers, *args)
         self.backend = backend
 
@@ -201,8 +204,8 @@ class RayCluster(Backend):
         return RayEvaluator(self._workers(fitness, ChunkCall(vectorized)), self, self.workers, self.policy,
                             self.chunk_size)
 
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple], on_result: Callable[[int, Any], None] | None = None
-            ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
         workers = self._workers(fn, JobCall())
         try:
             return map_jobs(workers, jobs, self.policy, on_result)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import math
 import pickle
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import torch
+
+
+class FitnessRecipe(Protocol):
+    """A picklable description of a fitness that each worker builds once: ``recipe.build() -> fitness``."""
+
+    def build(self) -> Callable[[torch.Tensor], Any]: ...
+
+
+FitnessOrRecipe = Callable[[torch.Tensor], Any] | FitnessRecipe
+"""What ``optimize``/``niching_search``/backends accept: ``x (n, dim) -> (n,)`` fitness, or a recipe of one."""
 
 
 def is_recipe(fitness: Any) -> bool:
@@ -33,7 +44,8 @@ def build_fitness(fitness: Any) -> Callable[[torch.Tensor], Any]:
     built = fitness.build() if is_recipe(fitness) else fitness
     if not callable(built):
         raise TypeError(f"{type(fitness).__name__}.build() must return a callable fitness, got {type(built).__name__}")
-    return built
+    fn: Callable[[torch.Tensor], Any] = built
+    return fn
 
 
 def check_picklable(obj: Any, name: str, dumps: Callable[[Any], bytes] = pickle.dumps) -> None:
@@ -65,8 +77,8 @@ class ChunkCall:
     def __init__(self, vectorized: bool = True) -> None:
         self.vectorized = vectorized
 
-    def __call__(self, fitness: Callable[[torch.Tensor], Any], x: Any) -> np.ndarray:
-        from ..run import evaluate   # the one in-process evaluation (vectorised or per row)
+    def __call__(self, fitness: Callable[[torch.Tensor], Any], x: Any) -> np.ndarray | dict[str, np.ndarray]:
+        from ..run import evaluate  # the one in-process evaluation (vectorised or per row)
 
         rows = torch.tensor(x) if not isinstance(x, torch.Tensor) else x   # a copy: Ray hands read-only arrays
         value = evaluate(fitness, rows, self.vectorized)
@@ -103,5 +115,5 @@ def split_outputs(value: dict[str, Any], n: int) -> dict[str, np.ndarray]:
 class JobCall:
     """Worker-side call for independent jobs: ``fn(*args)`` (the recipe is ``fn`` itself)."""
 
-    def __call__(self, fn: Callable[..., Any], args: tuple) -> Any:
+    def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         return fn(*args)

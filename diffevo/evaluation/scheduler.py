@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from .faults import FaultPolicy, short
 
@@ -41,6 +42,9 @@ class Workers(Protocol):
 
     def restart(self, slot: int) -> None:
         """Kill the worker in ``slot`` (abandoning its task) and start a fresh one."""
+
+    def close(self) -> None:
+        """Stop every worker (idempotent)."""
 
 
 def run_tasks(workers: Workers, payloads: Sequence[Any], policy: FaultPolicy,

@@ -12,7 +12,7 @@ finds a valley when one is worse than both ends.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -20,7 +20,7 @@ from scipy.spatial.distance import cdist
 
 def expected_edge(volume: float, n: int, dim: int) -> float:
     """Expected nearest-neighbour spacing of n uniform points in a box of the given volume."""
-    return (volume / max(n, 1)) ** (1.0 / dim)
+    return float((volume / max(n, 1)) ** (1.0 / dim))
 
 
 def hill_valley_clusters(x: np.ndarray, score: np.ndarray, scores_of: Callable[[np.ndarray], np.ndarray],

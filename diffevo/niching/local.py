@@ -16,10 +16,11 @@ ignores it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
+from cmaes import CMA
 
 from .budget import BudgetExhausted
 from .taboo import TabooRegions
@@ -29,20 +30,18 @@ from .taboo import TabooRegions
 class LocalSearch:
     """One basin's CMA-ES and its best point (scores: higher is better)."""
 
-    cma: object
+    cma: CMA
     dim: int
     best_x: np.ndarray
     best_score: float
     evaluations: int = 0
-    history: list = field(default_factory=list)
+    history: list[float] = field(default_factory=list)
     status: str = "running"     # running | converged | stagnated | budget | taboo
 
 
 def make_search(x0: np.ndarray, score0: float, sigma: float, lower: np.ndarray, upper: np.ndarray,
                 seed: int) -> LocalSearch:
     """A CMA-ES around x0 (dim,) with step size sigma, bounded by the box (lower, upper each (dim,))."""
-    from cmaes import CMA
-
     dim = len(x0)
     mean, bounds = np.asarray(x0, dtype=np.float64), np.stack([lower, upper], 1)
     if dim == 1:
@@ -63,7 +62,7 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
     active = [s for s in searches if s.status == "running"]
     while active:
         asked = [[s.cma.ask() for _ in range(s.cma.population_size)] for s in active]
-        points = np.concatenate([np.asarray(a)[:, : s.dim] for a, s in zip(asked, active)])
+        points = np.concatenate([np.asarray(a)[:, : s.dim] for a, s in zip(asked, active, strict=True)])
         try:
             scores = scores_of(points)
         except BudgetExhausted:
@@ -71,14 +70,14 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
                 s.status = "budget"
             return
         start = 0
-        for s, a in zip(active, asked):
+        for s, a in zip(active, asked, strict=True):
             sc = scores[start: start + len(a)]
             start += len(a)
             s.evaluations += len(a)
             i = int(np.argmax(sc))
             if sc[i] > s.best_score:
                 s.best_score, s.best_x = float(sc[i]), np.asarray(a[i][: s.dim], dtype=np.float64).copy()
-            s.cma.tell([(z, float(-v) if np.isfinite(v) else 1e300) for z, v in zip(a, sc)])
+            s.cma.tell([(z, float(-v) if np.isfinite(v) else 1e300) for z, v in zip(a, sc, strict=True)])
             s.history.append(s.best_score)
             horizon = 10 + math.ceil(30 * s.dim / s.cma.population_size)
             if s.cma.should_stop():

@@ -21,17 +21,17 @@ Every fitness evaluation (global runs, hill-valley tests, local searches) counts
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..domain import Domain
 from ..evaluation import as_backend
-from ..evaluation.recipe import check_fitness
+from ..evaluation.recipe import FitnessOrRecipe, check_fitness
 from ..optimizer import DiffEvo, _direction
 from ..result import Result
-from ..solution_set import HillValleyRule, RadiusRule, SolutionSet, default_radius
+from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, default_radius
 from ..validation import check_bool, check_positive_int, check_real, check_seed
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_clusters
@@ -43,12 +43,13 @@ RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
 
 
-def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bounds: Any, budget: int | None = None,
+def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget: int | None = None,
                    popsize: int | None = None, steps: int = 10, seed: int = 0, maximize: bool | None = None,
                    minimize: bool | None = None, taboo: bool = True, local: bool = True, restarts: bool = True,
                    clustering: bool = True, niche_rule: str = "hill-valley", radius: float | None = None,
                    growth: float = 2.0, max_popsize: int = 4096, local_evals: int | None = None,
-                   batch: int = 8, grow_always: bool = False, first_samples: bool = True, evaluator: Any = None, trace: bool = False, diffevo_options: dict | None = None) -> Result:
+                   batch: int = 8, grow_always: bool = False, first_samples: bool = True, evaluator: Any = None,
+                   trace: bool = False, diffevo_options: dict[str, Any] | None = None) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
     ``solutions`` is the archive (one refined solution per basin found, best first).
 
@@ -65,8 +66,8 @@ def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bound
     (finds the small basins the denoised population leaves). diffevo_options: extra DiffEvo arguments.
     evaluator: a :mod:`diffevo.evaluation` backend. trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
-    arrays ``popsize``, ``global_evaluations``, ``local_evaluations``, ``test_evaluations``, ``new_solutions`` and ``revisits`` (refined
-    seeds that ended in a basin already recorded: merged into its solution).
+    arrays ``popsize``, ``global_evaluations``, ``local_evaluations``, ``test_evaluations``, ``new_solutions``
+    and ``revisits`` (refined seeds that ended in a basin already recorded: merged into its solution).
     """
     check_fitness(fitness_fn)
     dim = check_positive_int(dim, "dim")
@@ -88,7 +89,8 @@ def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bound
     batch = check_positive_int(batch, "batch")
     local_evals = 1000 * dim if local_evals is None else check_positive_int(local_evals, "local_evals")
     options = dict(diffevo_options or {})
-    lower, upper = domain.lower.double().numpy(), domain.upper.double().numpy()
+    lower_t, upper_t = domain.box()
+    lower, upper = lower_t.double().numpy(), upper_t.double().numpy()
     box = np.stack([lower, upper], 1)
     diagonal = float(np.linalg.norm(upper - lower))
     volume = float(np.prod(upper - lower))
@@ -99,9 +101,9 @@ def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bound
     reserve = max(int(RESERVE * budget), 0)
     scores.budget = budget - reserve
     if niche_rule == "hill-valley":
-        rule: Any = HillValleyRule(scores)
+        rule: NicheRule = HillValleyRule(scores)
     else:
-        rule = RadiusRule(default_radius(domain.lower, domain.upper, domain.scale) if radius is None else radius)
+        rule = RadiusRule(default_radius(lower_t, upper_t, domain.scale) if radius is None else radius)
     archive = SolutionSet(dim, rule, maximize=True)          # scores: higher is better
     regions = TabooRegions(dim)
     schedule = PopulationSchedule(popsize, steps, growth, max_popsize)
@@ -127,7 +129,7 @@ def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bound
             seeds_x, seeds_s = _seeds(x, s, scores, volume, clustering)
             keep = [i for i in range(len(seeds_x))
                     if not (taboo and regions.contains(seeds_x[i][None])[0])
-                    and archive.rule.same_niche(seeds_x[i], float(seeds_s[i]), archive._x, archive._score) < 0]
+                    and rule.same_niche(seeds_x[i], float(seeds_s[i]), archive._x, archive._score) < 0]
             seeds_x, seeds_s = seeds_x[keep], seeds_s[keep]
             spacing = _spacing(seeds_x, archive._x, diagonal)
             before = len(archive)
@@ -138,7 +140,7 @@ def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bound
                                            lower, upper, diagonal, local_evals, seed * 104729 + r * 1009,
                                            batch)
             else:
-                found = list(zip(seeds_x, seeds_s, spacing))
+                found = list(zip(seeds_x, seeds_s, spacing, strict=True))
             l_evals = scores.used - l0
             revisits = 0
             for fx, fs, sp in found:
@@ -170,11 +172,12 @@ def niching_search(fitness_fn: Callable[[torch.Tensor], Any], dim: int, *, bound
 
 def _refine_best_first(seeds_x: np.ndarray, seeds_s: np.ndarray, spacing: np.ndarray, scores: CountingFitness,
                        archive: SolutionSet, regions: TabooRegions | None, lower: np.ndarray, upper: np.ndarray,
-                       diagonal: float, local_evals: int, seed: int, batch: int) -> list:
+                       diagonal: float, local_evals: int, seed: int, batch: int
+                       ) -> list[tuple[np.ndarray, float, float]]:
     """Refine seeds (sorted best first) in batches of ``batch``; stop once a whole batch ends below the
     best score so far (the remaining seeds are worse still): refinement budget goes to promising basins.
     Returns [(x (dim,), score, spacing)] of the searches that did not stop in a taboo region."""
-    found = []
+    found: list[tuple[np.ndarray, float, float]] = []
     best = archive._score.max() if len(archive) else -np.inf
     for start in range(0, len(seeds_x), batch):
         idx = range(start, min(start + batch, len(seeds_x)))
@@ -182,7 +185,8 @@ def _refine_best_first(seeds_x: np.ndarray, seeds_s: np.ndarray, spacing: np.nda
                                 float(np.clip(0.25 * spacing[i], 1e-6 * diagonal, 0.1 * diagonal)),
                                 lower, upper, seed + i) for i in idx]
         refine(searches, scores, taboo=regions, max_evals=local_evals)
-        done = [(q.best_x, q.best_score, spacing[i]) for q, i in zip(searches, idx) if q.status != "taboo"]
+        done = [(q.best_x, q.best_score, float(spacing[i])) for q, i in zip(searches, idx, strict=True)
+                if q.status != "taboo"]
         found += done
         top = max((d[1] for d in done), default=-np.inf)
         if start > 0 and top < best - 1e-3 * max(1.0, abs(best)):
@@ -194,16 +198,20 @@ def _refine_best_first(seeds_x: np.ndarray, seeds_s: np.ndarray, spacing: np.nda
 
 
 def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, seed: int,
-                regions: TabooRegions | None, trace: bool, options: dict, keep_first: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+                regions: TabooRegions | None, trace: bool, options: dict[str, Any], keep_first: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, torch.Tensor | None]:
     """One DiffEvo run of n members; taboo points are not evaluated and get the worst score.
     Returns the final population (n, dim), its scores (n,) (-inf where taboo) and the trace (or None)."""
     opt = DiffEvo(box.shape[0], n, steps, bounds=torch.from_numpy(box), seed=seed, dtype=torch.float64,
                   trace=trace, **options)
-    x = s = None
-    frames, seen_x, seen_s = [], [], []
+    x, s = np.empty((0, box.shape[0])), np.empty(0)
+    frames: list[np.ndarray] = []
+    seen_x: list[np.ndarray] = []
+    seen_s: list[np.ndarray] = []
     while not opt.done:
         x = opt.ask().numpy()
-        frames.append(x) if trace else None
+        if trace:
+            frames.append(x)
         inside = regions.contains(x) if regions is not None and len(regions) else np.zeros(len(x), dtype=bool)
         s = np.full(len(x), -np.inf)
         if (~inside).any():
@@ -212,7 +220,8 @@ def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, se
         told = np.where(finite, s, (s[finite].min() - 1.0) if finite.any() else 0.0)
         opt.tell(torch.from_numpy(told))
         if keep_first and opt.generation == 1:
-            seen_x.append(x); seen_s.append(s)
+            seen_x.append(x)
+            seen_s.append(s)
     if seen_x:
         x, s = np.concatenate(seen_x + [x]), np.concatenate(seen_s + [s])
     return x, s, (torch.from_numpy(np.stack(frames)) if trace else None)
@@ -241,11 +250,12 @@ def _spacing(seeds: np.ndarray, recorded: np.ndarray, diagonal: float) -> np.nda
         return np.full(len(seeds), diagonal)
     d = np.linalg.norm(seeds[:, None] - others[None], axis=2)
     d[np.arange(len(seeds)), np.arange(len(seeds))] = np.inf
-    return np.minimum(d.min(1), diagonal)
+    spacing: np.ndarray = np.minimum(d.min(1), diagonal)
+    return spacing
 
 
 def _result(archive: SolutionSet, maximize: bool, scores: CountingFitness, last_x: Any, last_s: Any, trace: Any,
-            generations: int, history: dict, dim: int) -> Result:
+            generations: int, history: dict[str, Any], dim: int) -> Result:
     solutions = SolutionSet(dim, archive.rule, maximize=maximize)
     solutions._x, solutions._score = archive._x.copy(), archive._score.copy()
     solutions._found_at = archive._found_at.copy()

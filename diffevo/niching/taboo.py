@@ -50,11 +50,13 @@ class TabooRegions:
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
         if len(self) == 0:
             return np.zeros(len(x), dtype=bool)
-        return (cdist(x, self.centres) < self.radii[None]).any(1)
+        inside: np.ndarray = (cdist(x, self.centres) < self.radii[None]).any(1)
+        return inside
 
     def nearest_distance(self, x: np.ndarray) -> np.ndarray:
         """Distance (n,) from each point x (n, dim) to the nearest centre (inf when there is none)."""
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
         if len(self) == 0:
             return np.full(len(x), np.inf)
-        return cdist(x, self.centres).min(1)
+        nearest: np.ndarray = cdist(x, self.centres).min(1)
+        return nearest

@@ -24,7 +24,7 @@ multiple of ``popsize``; Adam takes ``budget`` single-image steps, best-of-N dra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from diffevo.domain import Domain
 from diffevo.validation import check_positive_int
@@ -73,7 +73,8 @@ def make_genome(kind: str, creator: ImageCreator, prompt: str, **prompt_options:
         raise ValueError(f"genome must be one of {GENOME_KINDS}, got {kind!r}")
     if kind == "noise":
         return NoiseGenome(*creator.latent_shape)
-    pg = PromptGenome(*creator.encode(prompt), **prompt_options)
+    prompt_embeds, pooled = creator.encode(prompt)
+    pg = PromptGenome(prompt_embeds, pooled, **prompt_options)
     return pg if kind == "prompt" else JointGenome(pg, NoiseGenome(*creator.latent_shape))
 
 
@@ -123,6 +124,7 @@ def run_peer(name: str, fitness: ImageFitness, budget: int, *, popsize: int, see
     if name == "sepcma":
         opt = PycmaSepCMA(dim, popsize, gens, sepcma_domain(genome.center), seed, **options)
     elif name == "ga":
+        assert isinstance(genome, PromptGenome)   # spec.genome == "prompt", checked above
         opt = EvoDiffusionGA(dim, popsize, gens, sepcma_domain(genome.center), seed, split=genome.prompt_part,
                              prompt_clamp=genome.prompt_clamp, pooled_clamp=genome.pooled_clamp, **options)
     elif name == "best-of-n":

@@ -76,6 +76,7 @@ def run_adam(fitness: ImageFitness, budget: int, *, lr: float = EIGO_LR,
         out = differentiable_scores(fitness, images)
         loss = -out["fitness"].sum()
         loss.backward()
+        assert x.grad is not None   # set by loss.backward(): x requires grad
         grad_norms.append(float(x.grad.norm()))
         losses.append(float(loss.detach()))
         comps = {k: torch.as_tensor(v).detach().to("cpu") for k, v in out.items()}
@@ -85,6 +86,7 @@ def run_adam(fitness: ImageFitness, budget: int, *, lr: float = EIGO_LR,
         if progress is not None:
             progress(best.images, best.fitness)
     feats, space = solution_features(last["x"], last["comps"], genome.center, genome.scale)
+    assert best.image is not None, "no finite fitness in the whole run"
     return PeerRun(method="adam", genome="prompt", best_image=best.image, best_fitness=best.fitness,
                    best_components=best.components, images=best.images, diversity=0.0, diversity_space=space,
                    final_size=1, curve=best.curve,

@@ -9,9 +9,9 @@ initial noise is searched here.)
 
 :class:`EvoSearch`, behind the ``tasks.baselines`` ask/tell interface on a :class:`~latent.genome.NoiseGenome`
 (centre 0, scale 1): generation 0 is ``popsize`` standard-normal noises; each later generation keeps the
-``elites`` best unchanged (default ``max(1, round(popsize / 4))``) and fills the rest with mutated copies of tournament winners (tournament size 2 by
-default, our choice: the published script does not fix one for this setting). The optimizer's own torch
-generator draws everything.
+``elites`` best unchanged (default ``max(1, round(popsize / 4))``) and fills the rest with mutated copies of
+tournament winners (tournament size 2 by default, our choice: the published script does not fix one for this
+setting). The optimizer's own torch generator draws everything.
 """
 
 from __future__ import annotations

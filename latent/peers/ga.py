@@ -65,7 +65,7 @@ class EvoDiffusionGA(Baseline):
     def _mutate(self, x: torch.Tensor) -> torch.Tensor:
         """Uniform Gaussian mutation and clamping of each part of x (n, dim) absolute values, in place."""
         parts = ((0, self.split), (self.split, self.dim))
-        for (lo, hi), strength, clamp in zip(parts, self.strengths, self.clamps):
+        for (lo, hi), strength, clamp in zip(parts, self.strengths, self.clamps, strict=True):
             n = hi - lo
             k = int(n * self.mutation_rate)
             for row in x:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -90,9 +91,10 @@ def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: s
         x = opt.ask()
         f = fitness(x)
         opt.tell(f)
+        assert fitness.last_images is not None   # set by the fitness(x) call above
         comps = fitness.last_components
         feats, space = solution_features(x, comps, fitness.genome.center, fitness.genome.scale)
-        for row, feat in zip(x, feats):
+        for row, feat in zip(x, feats, strict=True):
             store[_key(row)] = feat
         best.update(f, fitness.last_images, comps)
         keep = {_key(row) for row in opt.population}
@@ -100,6 +102,7 @@ def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: s
         if progress is not None:
             progress(best.images, best.fitness)
     final = torch.stack([store[_key(row)] for row in opt.population])
+    assert best.image is not None, "no finite fitness in the whole run"
     return PeerRun(method=method, genome=genome, best_image=best.image, best_fitness=best.fitness,
                    best_components=best.components, images=best.images,
                    diversity=mean_pairwise_cosine_distance(final), diversity_space=space,

@@ -111,6 +111,7 @@ class Baseline(ABC):
     # ------------------------------------------------------------------ results
     def _solution_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(y (m, dim) normalised, fitness (m,)) the method returns as its result: the last generation."""
+        assert self._last_y is not None and self._last_f is not None   # set by tell(); callers check _require_told()
         return self._last_y, self._last_f
 
     def _require_told(self) -> None:
@@ -133,6 +134,7 @@ class Baseline(ABC):
     def best_x(self) -> torch.Tensor:
         """Best point (dim,) ever evaluated."""
         self._require_told()
+        assert self._best_x is not None   # the first tell() sets it: its fitness is finite, so above -inf
         return self._best_x.clone()
 
     @property

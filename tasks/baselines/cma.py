@@ -62,4 +62,4 @@ class CMAES(Baseline):
 
     def _tell(self, y: torch.Tensor, fitness: torch.Tensor) -> None:
         # cmaes minimises: hand it the negated fitness.
-        self._es.tell([(row, -float(v)) for row, v in zip(y.numpy(), fitness.tolist())])
+        self._es.tell([(row, -float(v)) for row, v in zip(y.numpy(), fitness.tolist(), strict=True)])

@@ -28,8 +28,8 @@ class DiffusionEvolution(Baseline):
         super().__init__(dim, popsize, generations, domain, seed)
         if generations < 2:
             raise ValueError(f"diffevo needs generations >= 2 (one denoising step), got {generations}")
-        box = None if domain.lower is None else torch.stack([domain.lower, domain.upper], dim=1)
-        where = {"bounds": box} if box is not None else {"center": domain.center, "scale": domain.scale}
+        box = None if domain.lower is None or domain.upper is None else torch.stack([domain.lower, domain.upper], dim=1)
+        where: dict[str, Any] = {"bounds": box} if box is not None else {"center": domain.center, "scale": domain.scale}
         self.optimizer = DiffEvo(dim, popsize, generations - 1, seed=self.seed, dtype=torch.float64,
                                  **where, **options)
 
