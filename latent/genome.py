@@ -59,7 +59,9 @@ class Genome(Protocol):
 
     ``dim``: genome length; ``center`` / ``scale``: (dim,) float32 tensors for the optimizer's domain
     (``x = center + scale * y``); ``to_tensors(x (B, dim))`` -> the pipeline's tensors (batch first);
-    ``from_tensors(*tensors)`` -> ``x (B, dim)``, the exact inverse on in-range values.
+    ``from_tensors(*tensors)`` -> ``x (B, dim)``, the exact inverse on in-range values;
+    ``baseline_x(latents)`` -> ``(1, dim)``, the genome of the plain image (the prompt's own encoding with the
+    run's fixed noise ``latents`` (1, C, h, w)).
     """
 
     dim: int
@@ -71,6 +73,8 @@ class Genome(Protocol):
     # each genome takes its own pipeline tensors (PromptGenome: prompt_embeds, pooled; NoiseGenome: latents);
     # mypy reads ``*Any, **Any`` as "any parameters", so every such fixed signature satisfies the protocol
     def from_tensors(self, *tensors: Any, **kwargs: Any) -> torch.Tensor: ...
+
+    def baseline_x(self, latents: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,10 @@ class PromptGenome:
         flat = pe[:, 1:].reshape(pe.shape[0], -1).to(torch.float32)
         return torch.cat([flat, po.to(flat.device, torch.float32)], dim=1)
 
+    def baseline_x(self, latents: torch.Tensor) -> torch.Tensor:
+        """(1, dim): the prompt's own encoding (the noise ``latents`` are fixed by the creator, not genome)."""
+        return self.center[None].clone()
+
     def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Views of x (B, dim): (prompt part (B, (L-1) * D_text), pooled part (B, D_pool))."""
         x = self._check_x(x)
@@ -277,6 +285,10 @@ class NoiseGenome:
         if tuple(lat.shape[1:]) != self.shape:
             raise ValueError(f"latents must have shape (B, {', '.join(map(str, self.shape))}), got {tuple(lat.shape)}")
         return lat.reshape(lat.shape[0], -1).to(torch.float32)
+
+    def baseline_x(self, latents: torch.Tensor) -> torch.Tensor:
+        """(1, dim): the run's fixed noise ``latents`` (1, C, h, w) themselves."""
+        return self.from_tensors(latents)
 
     def __repr__(self) -> str:
         return f"NoiseGenome(dim={self.dim}, latents={self.shape})"

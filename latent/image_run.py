@@ -38,9 +38,9 @@ from tqdm.auto import tqdm
 from diffevo import DiffEvo
 from diffevo.checkpoint import load_state, save_checkpoint
 from diffevo.result import Result
+from diffevo.solution_set import SolutionSet
 from diffevo.validation import check_positive_int
 
-from .genome import NoiseGenome
 from .image_fitness import ImageFitness, ImageRecipe
 
 STATE_FORMAT = "latent.image_run/1"
@@ -94,6 +94,15 @@ class ImageRunResult:
     log: list[dict[str, Any]]
     result: Result
     settings: dict[str, Any]
+
+    @property
+    def solutions(self) -> SolutionSet:
+        """The diverse set as the package's solution-set type: its genomes (k, dim) and fitness, best first
+        (the same type ``optimize`` returns, so the multi-solution metrics read it)."""
+        if not self.diverse:
+            return SolutionSet(int(self.best_x.numel()))
+        return SolutionSet.of_points(torch.stack([s.x for s in self.diverse]).double(),
+                                     torch.tensor([s.fitness for s in self.diverse], dtype=torch.float64))
 
     def __repr__(self) -> str:
         return (f"ImageRunResult(best_fitness={self.best_fitness:.4g}, baseline_fitness={self.baseline_fitness:.4g}, "
@@ -259,9 +268,7 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
     if checkpoint is not None and Path(checkpoint).is_file():
         run.load_state_dict(load_state(checkpoint))
     if not run.baseline:
-        base_x = (genome.from_tensors(fitness.creator.latents) if isinstance(genome, NoiseGenome)
-                  else genome.center[None])
-        base_img = fitness.images(base_x)
+        base_img = fitness.images(genome.baseline_x(fitness.creator.latents))
         comps = fitness.evaluate_images(base_img)
         run.baseline = {"image": to_uint8(base_img[0]), "fitness": float(comps["fitness"][0]),
                         "components": _scalars(comps, 0)}

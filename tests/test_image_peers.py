@@ -168,6 +168,17 @@ def test_joint_genome_round_trip_and_plain_image():
         g.split(torch.zeros(2, 3))
 
 
+@pytest.mark.parametrize("kind, method", [("prompt", "diffevo"), ("noise", "diffevo-noise"),
+                                          ("joint", "diffevo-joint")])
+def test_every_genome_baseline_is_the_plain_image(kind, method):
+    c = creator()
+    g = make_genome(kind, c, PROMPT)
+    x = g.baseline_x(c.latents)
+    assert x.shape == (1, g.dim)
+    fitness = peer_fitness(method, c, corner_brightness, PROMPT)
+    assert torch.equal(fitness.images(x), c.generate(*c.encode(PROMPT)))
+
+
 def test_budget_and_name_errors_are_one_clear_line():
     with pytest.raises(ValueError, match="multiple of popsize"):
         check_budget(30, 8)

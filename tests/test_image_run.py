@@ -8,6 +8,7 @@ import pytest
 import torch
 from tiny_sdxl import tiny_clip_dir, tiny_pipeline
 
+from diffevo import SolutionSet
 from latent.creator import ImageCreator
 from latent.image_fitness import ImageFitness, ImageRecipe
 from latent.image_run import mean_pairwise_cosine_distance, run_image_evolution, write_artifacts
@@ -55,6 +56,10 @@ def test_diverse_set_holds_several_distinct_solutions_on_a_score_with_several_op
     fits = [s.fitness for s in run.diverse]
     assert fits == sorted(fits, reverse=True) and sum(s.members for s in run.diverse) == 32
     assert run.diverse_set_diversity > 0
+    solutions = run.solutions                                   # the package's solution-set type
+    assert isinstance(solutions, SolutionSet) and len(solutions) == len(run.diverse)
+    assert solutions.fitness.tolist() == pytest.approx(fits)
+    assert torch.equal(solutions.x[0].float(), run.diverse[0].x.float())
 
 
 def test_a_run_killed_at_generation_k_resumes_to_the_uninterrupted_result(tmp_path):
