@@ -50,8 +50,10 @@ def neuroevolution(steps: int = 9, global_pull: float = 0.1, schedule_power: flo
     concentrates on good policies a few generations earlier), and ``global_pull=0.1``: members whose kernel
     neighbourhood holds little fitness are pulled towards the fitness-weighted
     population mean (what the official code's 1e-9 floors do implicitly). Measured in
-    ``benchmarks/defaults.py`` and ``diffevo bench --suite control-paper``. Use with ``latent_dim=2`` for
-    policies of more than a few dozen weights.
+    ``benchmarks/defaults.py`` and ``diffevo bench --suite control-paper``. Use with a latent kernel on 3 PCA
+    coordinates (``latent_dim=3, projection="pca"``) for policies of more than a few dozen weights: in the
+    control-paper table it solves 98 % of a 17,410-weight CartPole population where a 2-D random projection
+    solves 80 %.
     """
     return {"steps": steps, "schedule": official_cosine_schedule(steps, power=schedule_power),
             "fitness_map": "energy", "temperature": check_real(temperature, "temperature", minimum=0.0,
@@ -61,4 +63,4 @@ def neuroevolution(steps: int = 9, global_pull: float = 0.1, schedule_power: flo
 
 NEUROEVOLUTION: dict[str, Any] = neuroevolution()
 """``neuroevolution()`` at the paper's budget: 9 denoising steps (10 evaluated generations);
-``DiffEvo(dim, popsize=256, latent_dim=2, **NEUROEVOLUTION)``."""
+``DiffEvo(dim, popsize=256, latent_dim=3, projection="pca", **NEUROEVOLUTION)``."""
