@@ -19,6 +19,7 @@ from tasks.cec_protocol import NICHING_VARIANTS, aggregate, run_cec2013
 PARTS = {
     "niching": "full engine",
     "niching-no-taboo": "no taboo regions (restarts may search recorded basins again)",
+    "niching-taboo-stops-local": "(added, not removed) local searches stop when they enter a taboo ball (RS-CMSA)",
     "niching-no-local": "no local CMA-ES (cluster seeds archived as they are)",
     "niching-no-restarts": "one DiffEvo run, then local searches only",
     "niching-no-clustering": "no hill-valley clustering (every better-half member is a seed)",

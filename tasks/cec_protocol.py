@@ -39,6 +39,7 @@ RUNS = 50
 NICHING_VARIANTS: dict[str, dict[str, Any]] = {
     "niching": {},
     "niching-no-taboo": {"taboo": False},
+    "niching-taboo-stops-local": {"stop_in_taboo": True},
     "niching-no-local": {"local": False},
     "niching-no-restarts": {"restarts": False},
     "niching-no-clustering": {"clustering": False},

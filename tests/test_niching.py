@@ -105,6 +105,8 @@ def test_invalid_arguments_are_refused_before_any_evaluation():
         niching_search(f, 2, bounds=(-4, 4), niche_rule="nope")
     with pytest.raises(TypeError, match="taboo"):
         niching_search(f, 2, bounds=(-4, 4), taboo="yes")
+    with pytest.raises(TypeError, match="stop_in_taboo"):
+        niching_search(f, 2, bounds=(-4, 4), stop_in_taboo=1)
     assert not calls
 
 
@@ -116,3 +118,26 @@ def test_default_himmelblau_run_finds_all_four_minima(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "optima found: 4 of 4 known" in text and "solution set: 4 distinct solutions" in text
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_local_searches_stop_in_taboo_balls_only_when_asked(monkeypatch):
+    # by default a local search may cross a taboo ball (it could be heading for a small unrecorded basin the
+    # ball covers); with stop_in_taboo=True (RS-CMSA's rule) every refinement after the first basin sees them
+    import diffevo.niching.search as search
+
+    seen = []
+    real = search.refine
+
+    def spy(searches, scores_of, *, taboo=None, max_evals=10_000):
+        seen.append(taboo is not None and len(taboo) > 0)
+        return real(searches, scores_of, taboo=taboo, max_evals=max_evals)
+
+    def many_peaks(x):                                  # 25 equal maxima in the box: several restarts refine
+        return torch.cos(4 * torch.as_tensor(x, dtype=torch.float64)).sum(1)
+
+    monkeypatch.setattr(search, "refine", spy)
+    niching_search(many_peaks, 2, bounds=(-4, 4), budget=20_000, popsize=64, seed=1)
+    assert len(seen) > 1 and not any(seen)
+    seen.clear()
+    niching_search(many_peaks, 2, bounds=(-4, 4), budget=20_000, popsize=64, seed=1, stop_in_taboo=True)
+    assert any(seen)

@@ -11,7 +11,10 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    solution per basin across restarts (or a radius rule);
 5. taboo restarts — later DiffEvo runs see the recorded basins as taboo (:mod:`.taboo`): points inside a
    taboo ball are not evaluated and get the worst fitness, so the kernel pulls no one there; seeds that
-   share a basin with an archived solution (hill-valley test) are not refined again;
+   share a basin with an archived solution (hill-valley test) are not refined again. Local searches are not
+   stopped by taboo balls unless ``stop_in_taboo`` (RS-CMSA's rule): a ball sized from a basin-size estimate
+   can cover small neighbouring basins not recorded yet (Vincent, Shubert), and a search heading for one
+   would be discarded; a search that does end in a recorded basin is merged by the archive's niche rule;
 6. the schedule — population doubling between restarts when nothing new was found, runs sized to the
    remaining budget (:mod:`.schedule`).
 
@@ -46,7 +49,8 @@ RESERVE = 0.01
 def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget: int | None = None,
                    popsize: int | None = None, steps: int = 10, seed: int = 0, maximize: bool | None = None,
                    minimize: bool | None = None, taboo: bool = True, local: bool = True, restarts: bool = True,
-                   clustering: bool = True, niche_rule: str = "hill-valley", radius: float | None = None,
+                   clustering: bool = True, stop_in_taboo: bool = False, niche_rule: str = "hill-valley",
+                   radius: float | None = None,
                    growth: float = 2.0, max_popsize: int = 4096, local_evals: int | None = None,
                    batch: int = 8, grow_always: bool = False, first_samples: bool = True, evaluator: Any = None,
                    trace: bool = False, diffevo_options: dict[str, Any] | None = None) -> Result:
@@ -57,7 +61,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     bounds: (lo, hi) or (dim, 2): the box (required). budget: evaluations in all (default
     50 * popsize * (steps + 1)). popsize: first DiffEvo run's population (default max(128, 64 dim));
     steps: its denoising steps. taboo / local / restarts / clustering: switch parts 5 / 3 / 1 (a single
-    global run) / 2 (every final member a seed) off. niche_rule: 'hill-valley' or 'radius' (with
+    global run) / 2 (every final member a seed) off. stop_in_taboo: also stop (and discard) a local search
+    whose mean enters a taboo ball. niche_rule: 'hill-valley' or 'radius' (with
     ``radius``, default 2 % of the box diagonal). growth, max_popsize: the restart schedule.
     local_evals: cap per local search (default 1000 * dim). batch: seeds refined together; refinement
     of a restart's seeds stops after a batch that ends below the best score. grow_always: double the
@@ -80,7 +85,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     seed = check_seed(seed)
     maximize_ = _direction(maximize, minimize)
     for name, value in (("taboo", taboo), ("local", local), ("restarts", restarts), ("clustering", clustering),
-                        ("trace", trace), ("grow_always", grow_always), ("first_samples", first_samples)):
+                        ("stop_in_taboo", stop_in_taboo), ("trace", trace), ("grow_always", grow_always),
+                        ("first_samples", first_samples)):
         check_bool(value, name)
     if niche_rule not in ("hill-valley", "radius"):
         raise ValueError(f"niche_rule must be 'hill-valley' or 'radius', got {niche_rule!r}")
@@ -136,7 +142,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             best_before = archive._score.max() if len(archive) else -np.inf
             l0 = scores.used
             if local and len(seeds_x):
-                found = _refine_best_first(seeds_x, seeds_s, spacing, scores, archive, regions if taboo else None,
+                found = _refine_best_first(seeds_x, seeds_s, spacing, scores, archive,
+                                           regions if taboo and stop_in_taboo else None,
                                            lower, upper, diagonal, local_evals, seed * 104729 + r * 1009,
                                            batch)
             else:
