@@ -1,7 +1,7 @@
 """Ablation of the niching engine: the full engine and each part switched off, on CEC 2013 functions at
 the protocol's MaxFEs, counted on the returned solution set (tasks.cec_protocol).
 
-    .venv/bin/python benchmarks/niching_ablation.py --functions 4,7 --runs 2
+    .venv/bin/python benchmarks/niching_ablation.py --functions 6,7,9,13 --runs 3 --workers 2
 
 writes benchmarks/results/niching_ablation/{runs.jsonl (resumable), results.csv, results.json, table.md,
 versions.txt} and prints the table (mean peak ratio at 1e-1, 1e-3, 1e-5 per variant).
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from diffevo.evaluation import ProcessPool
 from tasks.cec_protocol import NICHING_VARIANTS, aggregate, run_cec2013
 
 PARTS = {
@@ -33,10 +34,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--functions", default="4,7", help="comma-separated CEC 2013 function numbers (default 4,7)")
     p.add_argument("--runs", type=int, default=2, help="runs per function and variant (default 2)")
+    p.add_argument("--workers", type=int, default=1, help="runs in parallel processes (default 1)")
     p.add_argument("--output", default="benchmarks/results/niching_ablation")
     a = p.parse_args()
     functions = [f"cec2013-f{int(f):02d}" for f in a.functions.split(",")]
-    records = run_cec2013(list(NICHING_VARIANTS), a.runs, functions=functions, output=a.output, progress=True)
+    backend = ProcessPool(a.workers) if a.workers > 1 else None
+    records = run_cec2013(list(NICHING_VARIANTS), a.runs, functions=functions, output=a.output, backend=backend,
+                          progress=True)
     lines = [f"Ablation on {', '.join(f'F{int(f[-2:])}' for f in functions)} (protocol MaxFEs, {a.runs} runs each; "
              "mean peak ratio over the functions).", "",
              "| variant | what is off | PR 1e-1 | PR 1e-3 | PR 1e-5 | mean evaluations |", "|---|---|---|---|---|---|"]
