@@ -27,6 +27,7 @@ PARTS = {
     "niching-no-first": "cluster only the final population (not the first, noise generation)",
     "niching-fixed-popsize": "no population growth between restarts",
     "niching-radius": "radius niche rule (2 % of the box diagonal) instead of hill-valley",
+    "niching-steps-10": "(changed) 10 denoising steps per DiffEvo run instead of 3 (the earlier default)",
 }
 
 

@@ -46,6 +46,7 @@ NICHING_VARIANTS: dict[str, dict[str, Any]] = {
     "niching-no-first": {"first_samples": False},
     "niching-fixed-popsize": {"growth": 1.0},
     "niching-radius": {"niche_rule": "radius"},
+    "niching-steps-10": {"steps": 10},
 }
 """Method name -> niching_search options (the full engine and one part switched off at a time)."""
 

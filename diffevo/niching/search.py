@@ -47,7 +47,7 @@ RESERVE = 0.01
 
 
 def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget: int | None = None,
-                   popsize: int | None = None, steps: int = 10, seed: int = 0, maximize: bool | None = None,
+                   popsize: int | None = None, steps: int = 3, seed: int = 0, maximize: bool | None = None,
                    minimize: bool | None = None, taboo: bool = True, local: bool = True, restarts: bool = True,
                    clustering: bool = True, stop_in_taboo: bool = False, niche_rule: str = "hill-valley",
                    radius: float | None = None,
@@ -60,9 +60,11 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     fitness_fn: x (n, dim) tensor -> (n,) fitness (maximised unless ``minimize=True``).
     bounds: (lo, hi) or (dim, 2): the box (required). budget: evaluations in all (default
     50 * popsize * (steps + 1)). popsize: first DiffEvo run's population (default max(128, 64 dim));
-    steps: its denoising steps. taboo / local / restarts / clustering: switch parts 5 / 3 / 1 (a single
-    global run) / 2 (every final member a seed) off. stop_in_taboo: also stop (and discard) a local search
-    whose mean enters a taboo ball. niche_rule: 'hill-valley' or 'radius' (with
+    steps: denoising steps of every DiffEvo run (3: short runs, so more restarts and more uniform first
+    generations within the budget; 10 found fewer optima in ``benchmarks/niching_ablation.py``).
+    taboo / local / restarts / clustering: switch parts 5 / 3 / 1 (a single global run) / 2 (every final
+    member a seed) off. stop_in_taboo: also stop (and discard) a local search whose mean enters a taboo
+    ball. niche_rule: 'hill-valley' or 'radius' (with
     ``radius``, default 2 % of the box diagonal). growth, max_popsize: the restart schedule.
     local_evals: cap per local search (default 1000 * dim). batch: seeds refined together; refinement
     of a restart's seeds stops after a batch that ends below the best score. grow_always: double the
