@@ -33,8 +33,9 @@ PARTS = {
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--functions", default="4,7", help="comma-separated CEC 2013 function numbers (default 4,7)")
-    p.add_argument("--runs", type=int, default=2, help="runs per function and variant (default 2)")
+    p.add_argument("--functions", default="6,7,9,13",
+                   help="comma-separated CEC 2013 function numbers (default 6,7,9,13, as in the README)")
+    p.add_argument("--runs", type=int, default=3, help="runs per function and variant (default 3)")
     p.add_argument("--workers", type=int, default=1, help="runs in parallel processes (default 1)")
     p.add_argument("--output", default="benchmarks/results/niching_ablation")
     a = p.parse_args()

@@ -50,10 +50,10 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                    popsize: int | None = None, steps: int = 3, seed: int = 0, maximize: bool | None = None,
                    minimize: bool | None = None, taboo: bool = True, local: bool = True, restarts: bool = True,
                    clustering: bool = True, stop_in_taboo: bool = False, niche_rule: str = "hill-valley",
-                   radius: float | None = None,
-                   growth: float = 2.0, max_popsize: int = 4096, local_evals: int | None = None,
-                   batch: int = 8, grow_always: bool = False, first_samples: bool = True, evaluator: Any = None,
-                   trace: bool = False, diffevo_options: dict[str, Any] | None = None) -> Result:
+                   radius: float | None = None, growth: float = 2.0, max_popsize: int = 4096,
+                   local_evals: int | None = None, batch: int = 8, grow_always: bool = False,
+                   first_samples: bool = True, evaluator: Any = None, trace: bool = False,
+                   diffevo_options: dict[str, Any] | None = None) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
     ``solutions`` is the archive (one refined solution per basin found, best first).
 
