@@ -87,6 +87,30 @@ def test_local_search_refines_and_budget_is_hard():
     assert tiny.used == 0
 
 
+def two_hills(x):
+    """Scores (higher is better) of a tall hill at (2, 2) (height 10) and a low one at (-2, -2) (height 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    return (10 * np.exp(-np.sum((x - 2) ** 2, 1)) + np.exp(-np.sum((x + 2) ** 2, 1)))
+
+
+def test_racing_stops_a_search_heading_for_a_lower_hill_early_and_keeps_the_one_on_the_top():
+    lo, hi = np.array([-4.0, -4.0]), np.array([4.0, 4.0])
+
+    def run(race):
+        scores = CountingFitness(two_hills, budget=100_000)
+        top = make_search(np.array([1.7, 2.2]), -np.inf, 0.2, lo, hi, seed=0)
+        low = make_search(np.array([-1.7, -2.2]), -np.inf, 0.2, lo, hi, seed=1)
+        refine([top, low], scores, race=race)
+        return top, low
+
+    top, low = run(10.0)
+    free_top, free_low = run(None)
+    assert top.status in ("converged", "stagnated") and np.allclose(top.best_x, 2.0, atol=1e-4)
+    assert low.status == "outraced" and free_low.status != "outraced"
+    assert low.evaluations < free_low.evaluations / 2        # the lower hill costs far less when raced
+    assert top.best_score == pytest.approx(free_top.best_score)
+
+
 def test_population_schedule_doubles_after_a_restart_without_news_and_fits_the_budget():
     s = PopulationSchedule(100, steps=9)
     assert s.next(True) == 100 and s.next(False) == 200
@@ -107,6 +131,12 @@ def test_invalid_arguments_are_refused_before_any_evaluation():
         niching_search(f, 2, bounds=(-4, 4), taboo="yes")
     with pytest.raises(TypeError, match="stop_in_taboo"):
         niching_search(f, 2, bounds=(-4, 4), stop_in_taboo=1)
+    with pytest.raises(ValueError, match="race"):
+        niching_search(f, 2, bounds=(-4, 4), race=-1.0)
+    with pytest.raises(ValueError, match="patience"):
+        niching_search(f, 2, bounds=(-4, 4), patience=0)
+    with pytest.raises(ValueError, match="race_window"):
+        niching_search(f, 2, bounds=(-4, 4), race_window=0)
     assert not calls
 
 
@@ -128,9 +158,9 @@ def test_local_searches_stop_in_taboo_balls_only_when_asked(monkeypatch):
     seen = []
     real = search.refine
 
-    def spy(searches, scores_of, *, taboo=None, max_evals=10_000):
+    def spy(searches, scores_of, *, taboo=None, **options):
         seen.append(taboo is not None and len(taboo) > 0)
-        return real(searches, scores_of, taboo=taboo, max_evals=max_evals)
+        return real(searches, scores_of, taboo=taboo, **options)
 
     def many_peaks(x):                                  # 25 equal maxima in the box: several restarts refine
         return torch.cos(4 * torch.as_tensor(x, dtype=torch.float64)).sum(1)

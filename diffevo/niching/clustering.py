@@ -12,7 +12,7 @@ finds a valley when one is worse than both ends.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -51,3 +51,33 @@ def hill_valley_clusters(x: np.ndarray, score: np.ndarray, scores_of: Callable[[
             label[i] = len(heads)
             heads.append(i)
     return [order[np.flatnonzero(label == c)] for c in range(len(heads))]
+
+
+def hill_valley_heads(x: np.ndarray, score: np.ndarray, scores_of: Callable[[np.ndarray], np.ndarray],
+                      edge: float, max_test_points: int = 5) -> Iterator[tuple[int, float]]:
+    """The cluster heads of :func:`hill_valley_clusters`, lazily, best first: yields (index into x,
+    distance to the nearest better point (inf for the best)). Whether a point heads a cluster depends only
+    on its tests against its (dim + 1) nearest better points, so a caller that needs only the first few
+    heads pays only for the tests of the points up to them."""
+    n, dim = x.shape
+    order = np.argsort(-score, kind="stable")
+    xs, ss = x[order], score[order]
+    for i in range(n):
+        if i == 0:
+            yield int(order[0]), math.inf
+            continue
+        d = np.linalg.norm(xs[:i] - xs[i], axis=1)
+        near = np.argsort(d)[: dim + 1]
+        joined = False
+        for j in near:
+            if d[j] <= 0.25 * edge:
+                joined = True
+                break
+            k = min(1 + int(math.floor(d[j] / edge)), max_test_points)
+            t = np.arange(1, k + 1)[:, None] / (k + 1)
+            s = scores_of(xs[i][None] + t * (xs[j] - xs[i])[None])
+            if s.min() >= min(ss[i], ss[j]):
+                joined = True
+                break
+        if not joined:
+            yield int(order[i]), float(d[near[0]])

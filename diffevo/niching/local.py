@@ -1,13 +1,21 @@
 """Local refinement of each basin by a small CMA-ES (``cmaes.CMA``), many basins batched per evaluation.
 
 Each seed x_s (one per new basin) starts a CMA-ES (Hansen & Ostermeier 2001; default population
-4 + floor(3 ln n)) with mean x_s and step size sigma_s (a quarter of the distance to the nearest other
-seed or recorded solution, so the search stays inside its basin), clipped to the box. All running
-searches ask together and their points are evaluated in one vectorised call. A search stops when
-``cmaes``' own criteria fire (tolx, tolfun, conditioning), when its best score improved by less than
-``tol_fun`` over the last 10 + ceil(30 n / lambda) generations (the tolfun horizon of Hansen's
-BIPOP-CMA-ES), after ``max_evals`` evaluations, or — the taboo rule of RS-CMSA — when its mean enters
-the taboo ball of a recorded basin (it is then a duplicate and discarded).
+4 + floor(3 ln n)) with mean x_s and step size sigma_s (by default 5 % of the distance to the nearest
+other seed or recorded solution, so the search stays inside its basin; CMA-ES grows it if the basin is
+wide), clipped to the box. All running searches ask together and their points are evaluated in one
+vectorised call. A search stops when ``cmaes``' own criteria fire (tolx, tolfun, conditioning), when
+its best score improved by less than ``tol_fun`` over the last 10 + ceil(30 n / lambda) generations
+(the tolfun horizon of Hansen's BIPOP-CMA-ES), after ``max_evals`` evaluations, when it is outraced
+(below), or — the taboo rule of RS-CMSA, if asked — when its mean enters the taboo ball of a recorded
+basin (it is then a duplicate and discarded).
+
+Racing (``race``): searches running together converge to optima of different quality. On a landscape
+with many worse local optima (Shubert), most searches end below the best known score; each is stopped
+as soon as its recent pace says it cannot reach that score (see :func:`refine`), so refinement budget
+goes to the basins that can hold a global optimum. The pace test is a linear-convergence extrapolation
+in the spirit of the tolfun/stagnation criteria of Hansen's CMA-ES (a search's future improvement is
+bounded by a multiple of its improvement over the last generations).
 
 ``cmaes`` needs at least two coordinates: in 1-D an inert second coordinate is added (the fitness
 ignores it).
@@ -36,7 +44,7 @@ class LocalSearch:
     best_score: float
     evaluations: int = 0
     history: list[float] = field(default_factory=list)
-    status: str = "running"     # running | converged | stagnated | budget | taboo
+    status: str = "running"     # running | converged | stagnated | budget | taboo | outraced
 
 
 def make_search(x0: np.ndarray, score0: float, sigma: float, lower: np.ndarray, upper: np.ndarray,
@@ -53,11 +61,17 @@ def make_search(x0: np.ndarray, score0: float, sigma: float, lower: np.ndarray, 
 
 
 def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.ndarray], *,
-           taboo: TabooRegions | None = None, max_evals: int = 10_000, tol_fun: float = 1e-10) -> None:
+           taboo: TabooRegions | None = None, max_evals: int = 10_000, tol_fun: float = 1e-10,
+           target: float = -np.inf, race: float | None = None, window: int = 20) -> None:
     """Run the searches to their stop (in place), one batched evaluation per lockstep generation.
 
     scores_of(points (m, dim)) -> (m,) scores; raises BudgetExhausted when the budget is spent, in
     which case the searches keep what they found and get status 'budget'.
+    race: stop a search ('outraced') whose best b_t cannot reach the best score T known (``target`` or
+    any search's best) at its current pace: b_t + race * (b_t - b_{t-window}) < T - tol_fun * max(1, |T|).
+    Under linear convergence a search heading for T is never stopped when its error shrinks by more
+    than a factor 1 + 1 / race per ``window`` generations; one heading for a worse optimum slows down
+    and is stopped as soon as its remaining progress cannot close the gap (None: no race).
     """
     active = [s for s in searches if s.status == "running"]
     while active:
@@ -89,4 +103,11 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
                 s.status = "budget"
             elif taboo is not None and len(taboo) and bool(taboo.contains(s.cma.mean[None, : s.dim])[0]):
                 s.status = "taboo"
+        if race is not None:
+            best = max([target] + [s.best_score for s in searches])
+            floor = best - tol_fun * max(1.0, abs(best))
+            for s in active:
+                h = s.history
+                if s.status == "running" and len(h) > window and h[-1] + race * (h[-1] - h[-1 - window]) < floor:
+                    s.status = "outraced"
         active = [s for s in active if s.status == "running"]

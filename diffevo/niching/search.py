@@ -6,7 +6,8 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    finds basins: its final population sits on several optima at once;
 2. clustering — the better half of that population is split into basins by hill-valley clustering
    (:mod:`.clustering`), one seed (the cluster's best point) per basin;
-3. local refinement — a small CMA-ES per new basin, batched (:mod:`.local`);
+3. local refinement — a small CMA-ES per new basin, batched (:mod:`.local`); searches race against the
+   best known score and stop when their pace says they head for a worse optimum;
 4. the archive — a :class:`~diffevo.solution_set.SolutionSet` with the hill-valley niche rule keeps one
    solution per basin across restarts (or a radius rule);
 5. taboo restarts — later DiffEvo runs see the recorded basins as taboo (:mod:`.taboo`): points inside a
@@ -24,6 +25,7 @@ Every fitness evaluation (global runs, hill-valley tests, local searches) counts
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -37,11 +39,17 @@ from ..result import Result
 from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, default_radius
 from ..validation import check_bool, check_positive_int, check_real, check_seed
 from .budget import BudgetExhausted, CountingFitness
-from .clustering import expected_edge, hill_valley_clusters
+from .clustering import expected_edge, hill_valley_heads
 from .local import make_search, refine
+from .neighbourhood import neighbourhood_points, recombined_points
 from .schedule import PopulationSchedule
 from .taboo import TabooRegions
 
+SEED_SHARE = 0.5
+"""Share of a run's samples (the better ones) clustered into basin seeds (HillVallEA's selection)."""
+Seed = tuple[np.ndarray, float, float, int]
+"""A basin seed or refined solution: (x (dim,), score, spacing (basin-size estimate), origin (0: DiffEvo
+run, 1: neighbourhood ball sample, 2: recombined child))."""
 RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
 
@@ -52,7 +60,9 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                    clustering: bool = True, stop_in_taboo: bool = False, niche_rule: str = "hill-valley",
                    radius: float | None = None, growth: float = 2.0, max_popsize: int = 4096,
                    local_evals: int | None = None, batch: int = 8, grow_always: bool = False,
-                   first_samples: bool = True, evaluator: Any = None, trace: bool = False,
+                   first_samples: bool = True, race: float | None = 10.0, race_window: int = 20, patience: int = 3,
+                   local_step: float = 0.25, neighbourhood: float = 1.0, recombination: float = 2.0,
+                   evaluator: Any = None, trace: bool = False,
                    diffevo_options: dict[str, Any] | None = None) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
     ``solutions`` is the archive (one refined solution per basin found, best first).
@@ -66,8 +76,13 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     member a seed) off. stop_in_taboo: also stop (and discard) a local search whose mean enters a taboo
     ball. niche_rule: 'hill-valley' or 'radius' (with
     ``radius``, default 2 % of the box diagonal). growth, max_popsize: the restart schedule.
-    local_evals: cap per local search (default 1000 * dim). batch: seeds refined together; refinement
-    of a restart's seeds stops after a batch that ends below the best score. grow_always: double the
+    local_evals: cap per local search (default 1000 * dim). local_step: a local search's first step size
+    as a share of its seed's spacing (distance to the nearest other seed or recorded solution; 0.05 keeps
+    a search in its own basin, 0.25 often carried it into a larger neighbour). batch: seeds refined together; refinement
+    of a restart's seeds stops after ``patience`` batches in a row that end below the best score.
+    race: stop a local search whose pace cannot bring it to the best known score (its best b_t with
+    b_t + race * (b_t - b_{t - race_window}) below the best; None: every search runs to convergence).
+    grow_always: double the
     population every restart (default: only after a restart without a new near-best solution).
     first_samples: also cluster the first (noise) generation of each run, not only its final population
     (finds the small basins the denoised population leaves). diffevo_options: extra DiffEvo arguments.
@@ -95,6 +110,13 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     growth = check_real(growth, "growth", minimum=1.0)
     max_popsize = check_positive_int(max_popsize, "max_popsize", 2)
     batch = check_positive_int(batch, "batch")
+    race_window = check_positive_int(race_window, "race_window")
+    local_step = check_real(local_step, "local_step", minimum=0.0, exclusive_minimum=True)
+    neighbourhood = check_real(neighbourhood, "neighbourhood", minimum=0.0)
+    recombination = check_real(recombination, "recombination", minimum=0.0)
+    patience = check_positive_int(patience, "patience")
+    if race is not None:
+        race = check_real(race, "race", minimum=0.0)
     local_evals = 1000 * dim if local_evals is None else check_positive_int(local_evals, "local_evals")
     options = dict(diffevo_options or {})
     lower_t, upper_t = domain.box()
@@ -116,9 +138,11 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     regions = TabooRegions(dim)
     schedule = PopulationSchedule(popsize, steps, growth, max_popsize)
     history: dict[str, list[float]] = {k: [] for k in ("popsize", "global_evaluations", "local_evaluations",
-                                                       "test_evaluations", "new_solutions", "revisits")}
+                                                       "cluster_evaluations", "test_evaluations", "new_solutions",
+                                                       "revisits")}
     first_trace = last_x = last_s = None
     generations = 0
+    shares = [neighbourhood, recombination]       # current sizes of the ball and child samples (x popsize)
     try:
         for r in range(10 ** 6):
             if r > 0 and not restarts:
@@ -126,7 +150,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             n = schedule.fit(scores.remaining, first=r == 0)
             if n == 0:
                 break
-            used0, tests0 = scores.used, rule.evaluations if niche_rule == "hill-valley" else 0
+            used0, tests0 = scores.used, _rule_evaluations(rule)
             x, s, tr = _global_run(scores, n, steps, box, seed * 7919 + r, regions if taboo else None,
                                    trace and r == 0, options, first_samples)
             generations += steps + 1
@@ -134,25 +158,30 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             if tr is not None:
                 first_trace = tr
             last_x, last_s = x, s
-            seeds_x, seeds_s = _seeds(x, s, scores, volume, clustering)
-            keep = [i for i in range(len(seeds_x))
-                    if not (taboo and regions.contains(seeds_x[i][None])[0])
-                    and rule.same_niche(seeds_x[i], float(seeds_s[i]), archive._x, archive._score) < 0]
-            seeds_x, seeds_s = seeds_x[keep], seeds_s[keep]
-            spacing = _spacing(seeds_x, archive._x, diagonal)
+            origin = np.zeros(len(x), dtype=np.int64)             # 0: DiffEvo run, 1: ball, 2: child
+            if (shares[0] or shares[1]) and len(archive):
+                n_ball, n_child = int(round(shares[0] * n)), int(round(shares[1] * n))
+                near_x, near_s, near_o = _near_best_samples(archive, regions if taboo else None, scores, n_ball,
+                                                            n_child, box, seed * 15485863 + r)
+                x, s = np.concatenate([x, near_x]), np.concatenate([s, near_s])
+                origin = np.concatenate([origin, near_o])
+                g_evals = scores.used - used0
+            clustered = [0]
+            seeds = _seed_stream(x, s, origin, _counted(scores, clustered), volume, clustering,
+                                 regions if taboo else None, archive, diagonal)
             before = len(archive)
             best_before = archive._score.max() if len(archive) else -np.inf
             l0 = scores.used
-            if local and len(seeds_x):
-                found = _refine_best_first(seeds_x, seeds_s, spacing, scores, archive,
-                                           regions if taboo and stop_in_taboo else None,
+            if local:
+                found = _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None,
                                            lower, upper, diagonal, local_evals, seed * 104729 + r * 1009,
-                                           batch)
+                                           batch, race, race_window, patience, local_step)
             else:
-                found = list(zip(seeds_x, seeds_s, spacing, strict=True))
-            l_evals = scores.used - l0
+                found = [seed_ for seed_ in seeds if _improves(archive, seed_[0], seed_[1])]
+            l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
             revisits = 0
-            for fx, fs, sp in found:
+            opened_from: list[tuple[float, int]] = []
+            for fx, fs, sp, src in found:
                 scores.budget = budget            # archiving may use the reserve
                 try:
                     opened = archive.add(fx[None], np.array([fs]))
@@ -160,16 +189,21 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                     opened = 0
                 scores.budget = budget - reserve
                 revisits += int(not opened)
+                if opened:
+                    opened_from.append((fs, src))
                 if opened and taboo:
-                    regions.add(fx, min(0.5 * sp, 0.05 * diagonal))
+                    regions.add(fx, min(0.5 * sp, 0.05 * diagonal), fs)
             best = archive._score.max() if len(archive) else -np.inf
             near = 1e-5 * max(1.0, abs(best))
             new_near = [sc for sc in archive._score[before:] if sc >= best - near] if len(archive) > before else []
             found_new = bool(new_near) or best > best_before + near
-            tests = (rule.evaluations if niche_rule == "hill-valley" else 0) - tests0
-            for k, v in (("popsize", n), ("global_evaluations", g_evals), ("local_evaluations", l_evals - 0),
-                         ("test_evaluations", tests), ("new_solutions", len(archive) - before),
-                         ("revisits", revisits)):
+            for j, top in enumerate((neighbourhood, recombination)):     # each extra source earns its share
+                paid = any(src == j + 1 and fs >= best - near for fs, src in opened_from)
+                shares[j] = min(top, 2 * shares[j]) if paid else max(top / 16, shares[j] / 2)
+            tests = _rule_evaluations(rule) - tests0
+            for k, v in (("popsize", n), ("global_evaluations", g_evals), ("local_evaluations", l_evals),
+                         ("cluster_evaluations", clustered[0]), ("test_evaluations", tests),
+                         ("new_solutions", len(archive) - before), ("revisits", revisits)):
                 history[k].append(float(v))
             schedule.next(found_new or grow_always)
     except BudgetExhausted:
@@ -179,31 +213,72 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     return _result(archive, maximize_, scores, last_x, last_s, first_trace, generations, history, dim)
 
 
-def _refine_best_first(seeds_x: np.ndarray, seeds_s: np.ndarray, spacing: np.ndarray, scores: CountingFitness,
+def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness,
                        archive: SolutionSet, regions: TabooRegions | None, lower: np.ndarray, upper: np.ndarray,
-                       diagonal: float, local_evals: int, seed: int, batch: int
-                       ) -> list[tuple[np.ndarray, float, float]]:
-    """Refine seeds (sorted best first) in batches of ``batch``; stop once a whole batch ends below the
-    best score so far (the remaining seeds are worse still): refinement budget goes to promising basins.
-    Returns [(x (dim,), score, spacing)] of the searches that did not stop in a taboo region."""
-    found: list[tuple[np.ndarray, float, float]] = []
+                       diagonal: float, local_evals: int, seed: int, batch: int, race: float | None,
+                       race_window: int, patience: int, local_step: float) -> list[Seed]:
+    """Refine seeds (x, score, spacing, origin), drawn best first from ``seeds``, in batches of ``batch``; stop once
+    ``patience`` batches in a row end below the best score so far (the remaining seeds are worse still):
+    refinement budget goes to promising basins. Searches race against the best score (``race``,
+    ``race_window``: :func:`.local.refine`). A seed is tested against the archive (niche rule) only when its
+    batch comes, and skipped if it shares a recorded basin. Returns the refined seeds (x (dim,), score,
+    spacing, origin) of the searches that did not stop in a taboo region."""
+    found: list[Seed] = []
     best = archive._score.max() if len(archive) else -np.inf
-    for start in range(0, len(seeds_x), batch):
-        idx = range(start, min(start + batch, len(seeds_x)))
-        searches = [make_search(seeds_x[i], float(seeds_s[i]),
-                                float(np.clip(0.25 * spacing[i], 1e-6 * diagonal, 0.1 * diagonal)),
-                                lower, upper, seed + i) for i in idx]
-        refine(searches, scores, taboo=regions, max_evals=local_evals)
-        done = [(q.best_x, q.best_score, float(spacing[i])) for q, i in zip(searches, idx, strict=True)
+    start = misses = 0
+    while True:
+        chosen: list[Seed] = []
+        for item in seeds:
+            if _improves(archive, item[0], item[1]):
+                chosen.append(item)
+                if len(chosen) == batch:
+                    break
+        if not chosen:
+            break
+        searches = [make_search(x_, s_, float(np.clip(local_step * sp, 1e-6 * diagonal, 0.1 * diagonal)),
+                                lower, upper, seed + start * batch + k) for k, (x_, s_, sp, _) in enumerate(chosen)]
+        refine(searches, scores, taboo=regions, max_evals=local_evals, target=best, race=race, window=race_window)
+        done = [(q.best_x, q.best_score, sp, src) for q, (_, _, sp, src) in zip(searches, chosen, strict=True)
                 if q.status != "taboo"]
         found += done
         top = max((d[1] for d in done), default=-np.inf)
-        if start > 0 and top < best - 1e-3 * max(1.0, abs(best)):
+        misses = misses + 1 if top < best - 1e-3 * max(1.0, abs(best)) else 0
+        if start > 0 and misses >= patience:
             break
+        start += 1
         best = max(best, top)
         if any(q.status == "budget" and q.evaluations < local_evals for q in searches):
             break
     return found
+
+
+def _improves(archive: SolutionSet, x: np.ndarray, score: float) -> bool:
+    """Whether a seed x (dim,) with its score is worth refining: it opens a new niche, or it is better than
+    the recorded solution of its niche (which an earlier, stopped search left short of the optimum)."""
+    if archive.rule is None:
+        return True
+    j = archive.rule.same_niche(x, score, archive._x, archive._score)
+    return j < 0 or score > archive._score[j] + 1e-12 * max(1.0, abs(score))
+
+
+def _near_best_samples(archive: SolutionSet, regions: TabooRegions | None, scores: CountingFitness, n_ball: int,
+                       n_cross: int, box: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n_ball neighbourhood samples around the near-best archived solutions and n_cross children of them
+    (:mod:`.neighbourhood`; none when there are too few), evaluated except inside taboo balls (score -inf
+    there): points (n, dim), scores (n,), origins (n,) (1: ball sample, 2: child)."""
+    best = archive._score.max()
+    centres = archive._x[archive._score >= best - 1e-5 * max(1.0, abs(best))]
+    rng = np.random.default_rng(seed)
+    ball = neighbourhood_points(centres, archive._x, n_ball, box, rng)
+    children = recombined_points(centres, n_cross, rng)
+    x = np.concatenate([ball, children])
+    s = np.full(len(x), -np.inf)
+    inside = np.zeros(len(x), dtype=bool)          # children are informed guesses: always evaluated
+    if regions is not None and len(regions):
+        inside[: len(ball)] = regions.contains(ball)
+    if (~inside).any():
+        s[~inside] = scores(x[~inside])
+    return x, s, np.concatenate([np.full(len(ball), 1), np.full(len(children), 2)])
 
 
 def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, seed: int,
@@ -236,31 +311,42 @@ def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, se
     return x, s, (torch.from_numpy(np.stack(frames)) if trace else None)
 
 
-def _seeds(x: np.ndarray, s: np.ndarray, scores: CountingFitness, volume: float,
-           clustering: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Basin seeds from a final population: the heads of the hill-valley clusters of its better half."""
+def _seed_stream(x: np.ndarray, s: np.ndarray, origin: np.ndarray, scores_of: Any, volume: float,
+                 clustering: bool, regions: TabooRegions | None, archive: SolutionSet, diagonal: float
+                 ) -> Iterator[Seed]:
+    """Basin seeds (x (dim,), score, spacing, origin), best first and lazily: the heads of the hill-valley clusters
+    of the better half of the samples x (n, dim) with scores s (n,) (every member without ``clustering``),
+    outside taboo balls. spacing, the basin-size estimate, is the distance to the nearest better sample,
+    recorded solution or earlier seed (at most the box diagonal)."""
     ok = np.isfinite(s)
-    x, s = x[ok], s[ok]
-    if len(s) == 0:
-        return x, s
-    order = np.argsort(-s, kind="stable")[: max(1, len(s) // 2)]
-    x, s = x[order], s[order]
-    if not clustering:
-        return x, s
-    clusters = hill_valley_clusters(x, s, scores, expected_edge(volume, len(s), x.shape[1]))
-    heads = np.array([c[0] for c in clusters])
-    return x[heads], s[heads]
+    x, s, origin = x[ok], s[ok], origin[ok]
+    order = np.argsort(-s, kind="stable")[: (len(s) + 1) // 2]
+    x, s, origin = x[order], s[order], origin[order]
+    if clustering:
+        heads = hill_valley_heads(x, s, scores_of, expected_edge(volume, len(s), x.shape[1]))
+    else:
+        heads = ((i, float(np.linalg.norm(x[:i] - x[i], axis=1).min()) if i else math.inf) for i in range(len(s)))
+    earlier: list[np.ndarray] = []
+    for i, nearest_better in heads:
+        if regions is not None and len(regions) and regions.contains(x[i][None], s[i:i + 1])[0]:
+            continue
+        others = np.concatenate([archive._x] + [e[None] for e in earlier]) if len(archive) or earlier else None
+        nearest = float(np.linalg.norm(others - x[i], axis=1).min()) if others is not None else math.inf
+        earlier.append(x[i])
+        yield x[i], float(s[i]), min(nearest_better, nearest, diagonal), int(origin[i])
 
 
-def _spacing(seeds: np.ndarray, recorded: np.ndarray, diagonal: float) -> np.ndarray:
-    """Distance (k,) from each seed to the nearest other seed or recorded solution (the basin-size estimate)."""
-    others = np.concatenate([seeds, recorded]) if len(recorded) else seeds
-    if len(others) <= 1:
-        return np.full(len(seeds), diagonal)
-    d = np.linalg.norm(seeds[:, None] - others[None], axis=2)
-    d[np.arange(len(seeds)), np.arange(len(seeds))] = np.inf
-    spacing: np.ndarray = np.minimum(d.min(1), diagonal)
-    return spacing
+def _rule_evaluations(rule: NicheRule) -> int:
+    return int(rule.evaluations)
+
+
+def _counted(scores: CountingFitness, counter: list[int]) -> Any:
+    """scores, counting the evaluations it makes into counter[0]."""
+    def scores_of(points: np.ndarray) -> np.ndarray:
+        out = scores(points)
+        counter[0] += len(points)
+        return out
+    return scores_of
 
 
 def _result(archive: SolutionSet, maximize: bool, scores: CountingFitness, last_x: Any, last_s: Any, trace: Any,

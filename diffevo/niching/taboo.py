@@ -27,14 +27,17 @@ class TabooRegions:
         self.centres = np.zeros((0, dim))
         self.base = np.zeros(0)
         self.radii = np.zeros(0)
+        self.scores = np.zeros(0)
 
     def __len__(self) -> int:
         return len(self.base)
 
-    def add(self, centre: np.ndarray, base_radius: float) -> None:
-        """Record a basin at centre (dim,) with its basin-size estimate; all radii are recomputed."""
+    def add(self, centre: np.ndarray, base_radius: float, score: float = np.inf) -> None:
+        """Record a basin at centre (dim,) with its basin-size estimate and its optimum's score (higher is
+        better); all radii are recomputed."""
         self.centres = np.concatenate([self.centres, np.asarray(centre, dtype=np.float64).reshape(1, self.dim)])
         self.base = np.append(self.base, float(base_radius))
+        self.scores = np.append(self.scores, float(score))
         self._update()
 
     def _update(self) -> None:
@@ -45,12 +48,18 @@ class TabooRegions:
             r = np.minimum(r, self.shrink * d.min(1))
         self.radii = r
 
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        """Mask (n,): which points x (n, dim) lie inside a taboo ball."""
+    def contains(self, x: np.ndarray, score: np.ndarray | None = None) -> np.ndarray:
+        """Mask (n,): which points x (n, dim) lie inside a taboo ball. With their scores (n,), a ball only
+        counts for points worse than its centre (by a relative 1e-9): a point better than a basin's optimum,
+        or as good, is not in that basin (or is another optimum), whatever the ball's size."""
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
         if len(self) == 0:
             return np.zeros(len(x), dtype=bool)
-        inside: np.ndarray = (cdist(x, self.centres) < self.radii[None]).any(1)
+        within = cdist(x, self.centres) < self.radii[None]
+        if score is not None:
+            tolerance = 1e-9 * np.maximum(1.0, np.abs(self.scores))
+            within &= np.asarray(score, dtype=np.float64).reshape(-1, 1) < (self.scores - tolerance)[None]
+        inside: np.ndarray = within.any(1)
         return inside
 
     def nearest_distance(self, x: np.ndarray) -> np.ndarray:
