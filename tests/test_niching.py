@@ -171,3 +171,87 @@ def test_local_searches_stop_in_taboo_balls_only_when_asked(monkeypatch):
     seen.clear()
     niching_search(many_peaks, 2, bounds=(-4, 4), budget=20_000, popsize=64, seed=1, stop_in_taboo=True)
     assert any(seen)
+
+
+def test_neighbourhood_points_stay_in_balls_scaled_by_the_local_spacing():
+    from diffevo.niching.neighbourhood import neighbourhood_points
+
+    centres = np.array([[0.0, 0.0], [1.0, 0.0]])
+    recorded = np.concatenate([centres, [[0.0, 0.2]]])            # the first centre has a close neighbour
+    box = np.array([[-5.0, 5.0], [-5.0, 5.0]])
+    pts = neighbourhood_points(centres, recorded, 400, box, np.random.default_rng(0), scale=2.0)
+    assert pts.shape == (400, 2)
+    first, second = pts[0::2], pts[1::2]                         # spread evenly, centre by centre
+    assert np.linalg.norm(first - centres[0], axis=1).max() <= 0.4 + 1e-12          # 2 x 0.2
+    assert np.linalg.norm(second - centres[1], axis=1).max() <= 2.0 + 1e-12         # 2 x 1.0
+    assert np.linalg.norm(second - centres[1], axis=1).max() > 1.0                  # and fills its ball
+    tight = np.array([[-0.1, 0.1], [-0.1, 0.1]])
+    assert np.all(np.abs(neighbourhood_points(centres, recorded, 50, tight, np.random.default_rng(1))) <= 0.1)
+
+
+def test_recombined_children_take_each_coordinate_from_a_parent():
+    from diffevo.niching.neighbourhood import recombined_points
+
+    parents = np.array([[1.0, 10.0, 100.0], [2.0, 20.0, 200.0], [3.0, 30.0, 300.0]])
+    children = recombined_points(parents, 500, np.random.default_rng(0))
+    assert children.shape == (500, 3)
+    for j in range(3):
+        assert set(children[:, j]) == set(parents[:, j])       # every value used, no other value
+    assert len({tuple(c) for c in children}) == 27             # all combinations appear
+    assert recombined_points(parents[:1], 10, np.random.default_rng(0)).shape == (0, 3)
+
+
+def test_a_taboo_ball_does_not_cover_points_better_than_its_centre():
+    t = TabooRegions(2)
+    t.add(np.array([0.0, 0.0]), 1.0, score=5.0)
+    x = np.array([[0.5, 0.0], [0.5, 0.0], [0.5, 0.0]])
+    assert t.contains(x).tolist() == [True, True, True]
+    assert t.contains(x, np.array([4.0, 5.0, 6.0])).tolist() == [True, False, False]
+
+
+def test_lazy_heads_are_the_heads_of_the_clusters_in_the_same_order():
+    from diffevo.niching.clustering import hill_valley_heads
+
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(-4, 4, size=(120, 2))
+    score = -himmelblau(pts).numpy()
+
+    def scores_of(p):
+        return -himmelblau(p).numpy()
+
+    edge = expected_edge(64.0, 120, 2)
+    heads = [i for i, _ in hill_valley_heads(pts, score, scores_of, edge)]
+    assert heads == [int(c[0]) for c in hill_valley_clusters(pts, score, scores_of, edge)]
+    assert 2 <= len(heads) < 120
+
+
+def test_a_seed_better_than_its_niches_record_is_refined_again():
+    from diffevo.niching.search import _improves
+    from diffevo.solution_set import HillValleyRule, SolutionSet
+
+    def scores_of(x):
+        return -himmelblau(x)
+
+    archive = SolutionSet(2, HillValleyRule(scores_of))
+    archive.add(np.array([[2.9, 2.1]]), scores_of(np.array([[2.9, 2.1]])))       # short of the minimum (3, 2)
+    better, worse = np.array([3.0, 2.0]), np.array([2.5, 2.5])
+    assert _improves(archive, better, float(scores_of(better[None])[0]))
+    assert not _improves(archive, worse, float(scores_of(worse[None])[0]))
+    elsewhere = MINIMA[1].numpy()
+    assert _improves(archive, elsewhere, float(scores_of(elsewhere[None])[0]))
+
+
+def test_discovery_near_the_best_finds_every_peak_of_a_separable_grid():
+    def grid(x):                                    # 81 equal maxima at x_i in {-1, 0, 1}, 4-D
+        return torch.cos(2 * torch.pi * torch.as_tensor(x, dtype=torch.float64)).sum(1)
+
+    peaks = torch.cartesian_prod(*[torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64)] * 4)
+
+    def found(**options):
+        result = niching_search(grid, 4, bounds=(-1.25, 1.25), budget=80_000, seed=0, **options)
+        assert result.evaluations <= 80_000
+        top = result.solutions.x[result.solutions.fitness >= 4 - 1e-6]
+        return int((torch.cdist(peaks, top).min(1).values < 1e-3).sum())
+
+    assert found() == 81                                                # every peak, with the defaults
+    assert found(neighbourhood=0.0, recombination=0.0) < 81             # DiffEvo restarts alone miss some

@@ -4,28 +4,38 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
 
 1. global discovery — an unchanged :class:`~diffevo.DiffEvo` run (N members, ``steps`` denoising steps)
    finds basins: its final population sits on several optima at once;
-2. clustering — the better half of that population is split into basins by hill-valley clustering
-   (:mod:`.clustering`), one seed (the cluster's best point) per basin;
-3. local refinement — a small CMA-ES per new basin, batched (:mod:`.local`); searches race against the
-   best known score and stop when their pace says they head for a worse optimum;
-4. the archive — a :class:`~diffevo.solution_set.SolutionSet` with the hill-valley niche rule keeps one
-   solution per basin across restarts (or a radius rule);
-5. taboo restarts — later DiffEvo runs see the recorded basins as taboo (:mod:`.taboo`): points inside a
-   taboo ball are not evaluated and get the worst fitness, so the kernel pulls no one there; seeds that
-   share a basin with an archived solution (hill-valley test) are not refined again. Local searches are not
-   stopped by taboo balls unless ``stop_in_taboo`` (RS-CMSA's rule): a ball sized from a basin-size estimate
-   can cover small neighbouring basins not recorded yet (Vincent, Shubert), and a search heading for one
-   would be discarded; a search that does end in a recorded basin is merged by the archive's niche rule;
-6. the schedule — population doubling between restarts when nothing new was found, runs sized to the
+2. discovery near the best — once solutions are recorded, each restart adds ``neighbourhood`` * N points
+   drawn in balls around the near-best solutions (radius twice the distance to the nearest recorded
+   solution) and ``recombination`` * N children of them by uniform crossover (:mod:`.neighbourhood`);
+   each source keeps its share only while it yields new near-best solutions (halved otherwise, to a
+   sixteenth; doubled back when it pays);
+3. clustering — the better half of all these samples is split into basins by hill-valley clustering
+   (:mod:`.clustering`), one seed (the cluster's best point) per basin, computed lazily best first, so
+   only the seeds that are refined cost test evaluations;
+4. local refinement — a small CMA-ES per new basin, batched (:mod:`.local`); searches race against the
+   best known score and stop when their pace says they head for a worse optimum; a restart's seeds are
+   refined until ``patience`` batches in a row end below the best;
+5. the archive — a :class:`~diffevo.solution_set.SolutionSet` with the hill-valley niche rule keeps one
+   solution per basin across restarts (or a radius rule); a seed in a recorded basin is refined again
+   only when it is better than that basin's record (an earlier search stopped short of the optimum);
+6. taboo restarts — later DiffEvo runs see the recorded basins as taboo (:mod:`.taboo`): points inside a
+   taboo ball are not evaluated and get the worst fitness, so the kernel pulls no one there; a seed inside
+   a ball is dropped unless it is better than the ball's centre (then it is not in that basin). Local
+   searches are not stopped by taboo balls unless ``stop_in_taboo`` (RS-CMSA's rule): a ball sized from a
+   basin-size estimate can cover small neighbouring basins not recorded yet (Vincent, Shubert), and a
+   search heading for one would be discarded; a search that does end in a recorded basin is merged by the
+   archive's niche rule;
+7. the schedule — population doubling between restarts when nothing new was found, runs sized to the
    remaining budget (:mod:`.schedule`).
 
-Every fitness evaluation (global runs, hill-valley tests, local searches) counts against ``budget``.
+Every fitness evaluation (global runs, extra samples, hill-valley tests, local searches) counts against
+``budget``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -77,19 +87,21 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     ball. niche_rule: 'hill-valley' or 'radius' (with
     ``radius``, default 2 % of the box diagonal). growth, max_popsize: the restart schedule.
     local_evals: cap per local search (default 1000 * dim). local_step: a local search's first step size
-    as a share of its seed's spacing (distance to the nearest other seed or recorded solution; 0.05 keeps
-    a search in its own basin, 0.25 often carried it into a larger neighbour). batch: seeds refined together; refinement
-    of a restart's seeds stops after ``patience`` batches in a row that end below the best score.
-    race: stop a local search whose pace cannot bring it to the best known score (its best b_t with
-    b_t + race * (b_t - b_{t - race_window}) below the best; None: every search runs to convergence).
-    grow_always: double the
+    as a share of its seed's spacing (distance to the nearest better sample, recorded solution or earlier
+    seed). batch: seeds refined together; refinement of a restart's seeds stops after ``patience``
+    batches in a row that end below the best score. race: stop a local search whose pace cannot bring it
+    to the best known score (its best b_t with b_t + race * (b_t - b_{t - race_window}) below the best;
+    None: every search runs to convergence). neighbourhood, recombination: the largest sizes, as
+    multiples of the run's population, of the ball samples and crossover children around the near-best
+    solutions added to each restart (0 switches a source off). grow_always: double the
     population every restart (default: only after a restart without a new near-best solution).
     first_samples: also cluster the first (noise) generation of each run, not only its final population
     (finds the small basins the denoised population leaves). diffevo_options: extra DiffEvo arguments.
     evaluator: a :mod:`diffevo.evaluation` backend. trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
-    arrays ``popsize``, ``global_evaluations``, ``local_evaluations``, ``test_evaluations``, ``new_solutions``
-    and ``revisits`` (refined seeds that ended in a basin already recorded: merged into its solution).
+    arrays ``popsize``, ``global_evaluations`` (DiffEvo runs and extra samples), ``local_evaluations``,
+    ``cluster_evaluations``, ``test_evaluations`` (archive niche tests), ``new_solutions`` and ``revisits``
+    (refined seeds that ended in a basin already recorded: merged into its solution).
     """
     check_fitness(fitness_fn)
     dim = check_positive_int(dim, "dim")
@@ -172,33 +184,37 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             before = len(archive)
             best_before = archive._score.max() if len(archive) else -np.inf
             l0 = scores.used
+            opened_from: list[tuple[int, float, int]] = []         # (opened, score, origin) per refined seed
+
+            def record(found: list[Seed], opened_from: list[tuple[int, float, int]] = opened_from) -> None:
+                """Archive refined seeds at once (later seeds of the restart are tested against them)."""
+                for fx, fs, sp, src in found:
+                    scores.budget = budget            # archiving may use the reserve
+                    try:
+                        opened = archive.add(fx[None], np.array([fs]))
+                    except BudgetExhausted:
+                        opened = 0
+                    scores.budget = budget - reserve
+                    opened_from.append((opened, fs, src))
+                    if opened and taboo:
+                        regions.add(fx, min(0.5 * sp, 0.05 * diagonal), fs)
+
             if local:
-                found = _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None,
-                                           lower, upper, diagonal, local_evals, seed * 104729 + r * 1009,
-                                           batch, race, race_window, patience, local_step)
+                _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None, record,
+                                   lower, upper, diagonal, local_evals, seed * 104729 + r * 1009,
+                                   batch, race, race_window, patience, local_step)
             else:
-                found = [seed_ for seed_ in seeds if _improves(archive, seed_[0], seed_[1])]
+                for seed_ in seeds:
+                    if _improves(archive, seed_[0], seed_[1]):
+                        record([seed_])
             l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
-            revisits = 0
-            opened_from: list[tuple[float, int]] = []
-            for fx, fs, sp, src in found:
-                scores.budget = budget            # archiving may use the reserve
-                try:
-                    opened = archive.add(fx[None], np.array([fs]))
-                except BudgetExhausted:
-                    opened = 0
-                scores.budget = budget - reserve
-                revisits += int(not opened)
-                if opened:
-                    opened_from.append((fs, src))
-                if opened and taboo:
-                    regions.add(fx, min(0.5 * sp, 0.05 * diagonal), fs)
+            revisits = sum(1 for opened, _, _ in opened_from if not opened)
             best = archive._score.max() if len(archive) else -np.inf
             near = 1e-5 * max(1.0, abs(best))
             new_near = [sc for sc in archive._score[before:] if sc >= best - near] if len(archive) > before else []
             found_new = bool(new_near) or best > best_before + near
             for j, top in enumerate((neighbourhood, recombination)):     # each extra source earns its share
-                paid = any(src == j + 1 and fs >= best - near for fs, src in opened_from)
+                paid = any(opened and src == j + 1 and fs >= best - near for opened, fs, src in opened_from)
                 shares[j] = min(top, 2 * shares[j]) if paid else max(top / 16, shares[j] / 2)
             tests = _rule_evaluations(rule) - tests0
             for k, v in (("popsize", n), ("global_evaluations", g_evals), ("local_evaluations", l_evals),
@@ -213,17 +229,17 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     return _result(archive, maximize_, scores, last_x, last_s, first_trace, generations, history, dim)
 
 
-def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness,
-                       archive: SolutionSet, regions: TabooRegions | None, lower: np.ndarray, upper: np.ndarray,
-                       diagonal: float, local_evals: int, seed: int, batch: int, race: float | None,
-                       race_window: int, patience: int, local_step: float) -> list[Seed]:
+def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness, archive: SolutionSet,
+                       regions: TabooRegions | None, record: Callable[[list[Seed]], None], lower: np.ndarray,
+                       upper: np.ndarray, diagonal: float, local_evals: int, seed: int, batch: int,
+                       race: float | None, race_window: int, patience: int, local_step: float) -> None:
     """Refine seeds (x, score, spacing, origin), drawn best first from ``seeds``, in batches of ``batch``; stop once
     ``patience`` batches in a row end below the best score so far (the remaining seeds are worse still):
     refinement budget goes to promising basins. Searches race against the best score (``race``,
     ``race_window``: :func:`.local.refine`). A seed is tested against the archive (niche rule) only when its
-    batch comes, and skipped if it shares a recorded basin. Returns the refined seeds (x (dim,), score,
-    spacing, origin) of the searches that did not stop in a taboo region."""
-    found: list[Seed] = []
+    batch comes, and skipped if it shares a recorded basin (unless it is better than its record). Each
+    batch's results (x (dim,), score, spacing, origin), except searches stopped in a taboo region, go to
+    ``record`` at once."""
     best = archive._score.max() if len(archive) else -np.inf
     start = misses = 0
     while True:
@@ -240,7 +256,7 @@ def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness,
         refine(searches, scores, taboo=regions, max_evals=local_evals, target=best, race=race, window=race_window)
         done = [(q.best_x, q.best_score, sp, src) for q, (_, _, sp, src) in zip(searches, chosen, strict=True)
                 if q.status != "taboo"]
-        found += done
+        record(done)
         top = max((d[1] for d in done), default=-np.inf)
         misses = misses + 1 if top < best - 1e-3 * max(1.0, abs(best)) else 0
         if start > 0 and misses >= patience:
@@ -249,7 +265,6 @@ def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness,
         best = max(best, top)
         if any(q.status == "budget" and q.evaluations < local_evals for q in searches):
             break
-    return found
 
 
 def _improves(archive: SolutionSet, x: np.ndarray, score: float) -> bool:
