@@ -212,8 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=A.positive_int, default=2, help="dimension for n-D tasks (default 2)")
     add_optimizer_arguments(p)
     p.add_argument("--method", choices=("niching", "diffevo"), default="niching",
-                   help="niching (default): DiffEvo runs with taboo restarts and a local CMA-ES per basin, "
-                        "returning the solution set; diffevo: one plain DiffEvo run (also with --checkpoint)")
+                   help="niching (default): DiffEvo runs with taboo restarts, samples near the best solutions "
+                        "and a local CMA-ES per basin, returning the solution set; "
+                        "diffevo: one plain DiffEvo run (also with --checkpoint)")
     p.add_argument("--budget", type=A.positive_int, default=None,
                    help="niching: evaluations in all (default 2 x popsize x (steps + 1))")
     p.add_argument("--radius", type=A.positive_float, default=0.1, help="distance that counts as reaching an optimum")
@@ -235,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", default=None,
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
                         f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "
-                        "niching-no-taboo/-no-local/-no-restarts/-no-clustering/-no-first/-fixed-popsize/-radius, "
-                        "or those")
+                        "(niching-no-taboo, -no-local, -no-race, -no-neighbourhood, -no-recombination, ...: "
+                        "tasks.cec_protocol.NICHING_VARIANTS), or those")
     p.add_argument("--seeds", type=A.positive_int, default=None, help="runs per task and method, seeds 0..N-1 "
                    "(default 10; cec2013: 50, the protocol's; bbob uses --instances)")
     p.add_argument("--tasks", type=A.name_list, default=None, help="comma-separated subset of the suite's tasks")

@@ -332,13 +332,15 @@ def _seed_stream(x: np.ndarray, s: np.ndarray, origin: np.ndarray, scores_of: An
     """Basin seeds (x (dim,), score, spacing, origin), best first and lazily: the heads of the hill-valley clusters
     of the better half of the samples x (n, dim) with scores s (n,) (every member without ``clustering``),
     outside taboo balls. spacing, the basin-size estimate, is the distance to the nearest better sample,
-    recorded solution or earlier seed (at most the box diagonal)."""
+    recorded solution or earlier seed (at most the box diagonal); for the very first seed, which has none,
+    four times the expected spacing of the samples."""
     ok = np.isfinite(s)
     x, s, origin = x[ok], s[ok], origin[ok]
     order = np.argsort(-s, kind="stable")[: (len(s) + 1) // 2]
     x, s, origin = x[order], s[order], origin[order]
+    edge = expected_edge(volume, len(s), x.shape[1])
     if clustering:
-        heads = hill_valley_heads(x, s, scores_of, expected_edge(volume, len(s), x.shape[1]))
+        heads = hill_valley_heads(x, s, scores_of, edge)
     else:
         heads = ((i, float(np.linalg.norm(x[:i] - x[i], axis=1).min()) if i else math.inf) for i in range(len(s)))
     earlier: list[np.ndarray] = []
@@ -348,7 +350,8 @@ def _seed_stream(x: np.ndarray, s: np.ndarray, origin: np.ndarray, scores_of: An
         others = np.concatenate([archive._x] + [e[None] for e in earlier]) if len(archive) or earlier else None
         nearest = float(np.linalg.norm(others - x[i], axis=1).min()) if others is not None else math.inf
         earlier.append(x[i])
-        yield x[i], float(s[i]), min(nearest_better, nearest, diagonal), int(origin[i])
+        spacing = min(nearest_better, nearest)
+        yield x[i], float(s[i]), min(spacing if math.isfinite(spacing) else 4 * edge, diagonal), int(origin[i])
 
 
 def _rule_evaluations(rule: NicheRule) -> int:
