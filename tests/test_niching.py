@@ -255,3 +255,13 @@ def test_discovery_near_the_best_finds_every_peak_of_a_separable_grid():
 
     assert found() == 81                                                # every peak, with the defaults
     assert found(neighbourhood=0.0, recombination=0.0) < 81             # DiffEvo restarts alone miss some
+
+
+def test_a_narrow_global_peak_next_to_the_first_seed_is_refined_to_its_top():
+    # CEC 2013 F3 (1-D, one narrow global peak among lower ones): the first seed sits on the global peak's
+    # slope; a first local step as wide as the box (no basin-size estimate yet) once lost it (seed 3)
+    from tasks.registry import get_task
+
+    task = get_task("cec2013-f03")
+    result = niching_search(task.evaluate, 1, bounds=task.bounds, budget=50_000, seed=3)
+    assert float(result.best_fitness) > task.optimum_value - 1e-5
