@@ -47,10 +47,16 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3, help="runs per function and variant (default 3)")
     p.add_argument("--workers", type=int, default=1, help="runs in parallel processes (default 1)")
     p.add_argument("--output", default="benchmarks/results/niching_ablation")
+    p.add_argument("--variants", default=",".join(PARTS),
+                   help="comma-separated subset of the variants (default all; the table shows those with runs)")
     a = p.parse_args()
+    variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in PARTS]
+    if unknown:
+        p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     functions = [f"cec2013-f{int(f):02d}" for f in a.functions.split(",")]
     backend = ProcessPool(a.workers) if a.workers > 1 else None
-    records = run_cec2013(list(PARTS), a.runs, functions=functions, output=a.output, backend=backend,
+    records = run_cec2013(variants, a.runs, functions=functions, output=a.output, backend=backend,
                           progress=True)
     lines = [f"Ablation on {', '.join(f'F{int(f[-2:])}' for f in functions)} (protocol MaxFEs, {a.runs} runs each; "
              "mean peak ratio over the functions).", "",

@@ -199,14 +199,9 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                     if opened and taboo:
                         regions.add(fx, min(0.5 * sp, 0.05 * diagonal), fs)
 
-            if local:
-                _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None, record,
-                                   lower, upper, diagonal, local_evals, seed * 104729 + r * 1009,
-                                   batch, race, race_window, patience, local_step)
-            else:
-                for seed_ in seeds:
-                    if _improves(archive, seed_[0], seed_[1]):
-                        record([seed_])
+            _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None, record,
+                               lower, upper, diagonal, local_evals if local else 0, seed * 104729 + r * 1009,
+                               batch, race, race_window, patience, local_step)
             l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
             revisits = sum(1 for opened, _, _ in opened_from if not opened)
             best = archive._score.max() if len(archive) else -np.inf
@@ -239,7 +234,8 @@ def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness, archive: 
     ``race_window``: :func:`.local.refine`). A seed is tested against the archive (niche rule) only when its
     batch comes, and skipped if it shares a recorded basin (unless it is better than its record). Each
     batch's results (x (dim,), score, spacing, origin), except searches stopped in a taboo region, go to
-    ``record`` at once."""
+    ``record`` at once. ``local_evals=0`` records the seeds as they are (no local search), with the same
+    batches and patience."""
     best = archive._score.max() if len(archive) else -np.inf
     start = misses = 0
     while True:
@@ -251,11 +247,16 @@ def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness, archive: 
                     break
         if not chosen:
             break
-        searches = [make_search(x_, s_, float(np.clip(local_step * sp, 1e-6 * diagonal, 0.1 * diagonal)),
-                                lower, upper, seed + start * batch + k) for k, (x_, s_, sp, _) in enumerate(chosen)]
-        refine(searches, scores, taboo=regions, max_evals=local_evals, target=best, race=race, window=race_window)
-        done = [(q.best_x, q.best_score, sp, src) for q, (_, _, sp, src) in zip(searches, chosen, strict=True)
-                if q.status != "taboo"]
+        if local_evals == 0:
+            searches, done = [], chosen
+        else:
+            searches = [make_search(x_, s_, float(np.clip(local_step * sp, 1e-6 * diagonal, 0.1 * diagonal)),
+                                    lower, upper, seed + start * batch + k)
+                        for k, (x_, s_, sp, _) in enumerate(chosen)]
+            refine(searches, scores, taboo=regions, max_evals=local_evals, target=best, race=race,
+                   window=race_window)
+            done = [(q.best_x, q.best_score, sp, src) for q, (_, _, sp, src) in zip(searches, chosen, strict=True)
+                    if q.status != "taboo"]
         record(done)
         top = max((d[1] for d in done), default=-np.inf)
         misses = misses + 1 if top < best - 1e-3 * max(1.0, abs(best)) else 0
