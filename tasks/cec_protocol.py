@@ -14,7 +14,7 @@ so a worker pool can farm runs out. :func:`run_cec2013` appends each finished ru
 Methods: ``niching`` (:func:`diffevo.niching.niching_search`, the package's multi-solution engine),
 its ablations (``niching-no-taboo``, ``-no-local``, ``-no-restarts``, ``-no-clustering``, ``-no-first``,
 ``-fixed-popsize``, ``-radius``, ``-no-race``, ``-patience-1``, ``-no-neighbourhood``,
-``-no-recombination``, ``-narrow-steps``), the earlier defaults (``niching-previous``: no racing,
+``-no-recombination``, ``-narrow-steps``, ``-no-polish``), the earlier defaults (``niching-previous``: no racing,
 patience 1, no neighbourhood or recombination samples; with 10 denoising steps
 ``niching-previous-steps-10``; their committed runs come from the code before the seed stream became
 lazy, so a rerun differs slightly), ``diffevo`` (one plain DiffEvo run spending MaxFEs, all its evaluated
@@ -56,9 +56,11 @@ NICHING_VARIANTS: dict[str, dict[str, Any]] = {
     "niching-no-neighbourhood": {"neighbourhood": 0.0},
     "niching-no-recombination": {"recombination": 0.0},
     "niching-narrow-steps": {"local_step": 0.05},
-    "niching-previous": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0},
+    "niching-no-polish": {"polish": 0},
+    "niching-previous": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0,
+                         "polish": 0},
     "niching-previous-steps-10": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0,
-                                  "steps": 10},
+                                  "polish": 0, "steps": 10},
 }
 """Method name -> niching_search options (the full engine and one part switched off at a time)."""
 

@@ -137,6 +137,8 @@ def test_invalid_arguments_are_refused_before_any_evaluation():
         niching_search(f, 2, bounds=(-4, 4), patience=0)
     with pytest.raises(ValueError, match="race_window"):
         niching_search(f, 2, bounds=(-4, 4), race_window=0)
+    with pytest.raises(ValueError, match="polish"):
+        niching_search(f, 2, bounds=(-4, 4), polish=-1)
     assert not calls
 
 
@@ -265,3 +267,28 @@ def test_a_narrow_global_peak_next_to_the_first_seed_is_refined_to_its_top():
     task = get_task("cec2013-f03")
     result = niching_search(task.evaluate, 1, bounds=task.bounds, budget=50_000, seed=3)
     assert float(result.best_fitness) > task.optimum_value - 1e-5
+
+
+def test_a_near_best_search_stuck_on_a_sharp_peak_is_polished_with_smaller_steps():
+    # CEC 2013 F13 (a composition with Weierstrass components): from this point 4.9e-3 below a global
+    # optimum, steps of 1e-4 of the box sample nothing better; restarts with steps / 100 reach the peak
+    from tasks.registry import get_task
+
+    task = get_task("cec2013-f13")
+    lo, hi = task.bounds[:, 0].numpy(), task.bounds[:, 1].numpy()
+
+    def score(x):
+        return -task.regret(torch.from_numpy(np.asarray(x))).numpy()       # global optima score 0
+
+    x0 = np.array([-0.49969506401372243, -4.01259708534587])
+    assert -score(x0[None])[0] == pytest.approx(4.9e-3, rel=0.01)
+
+    def run(polish):
+        s = make_search(x0, float(score(x0[None])[0]), 1e-3, lo, hi, seed=0)
+        refine([s], CountingFitness(score, budget=20_000), target=0.0, polish=polish)
+        return s
+
+    stuck, polished = run(0), run(3)
+    assert stuck.best_score < -1e-3 and stuck.polished == 0
+    assert polished.best_score > -1e-5 and polished.polished >= 1
+    assert polished.evaluations < 5_000
