@@ -292,3 +292,32 @@ def test_a_near_best_search_stuck_on_a_sharp_peak_is_polished_with_smaller_steps
     assert stuck.best_score < -1e-3 and stuck.polished == 0
     assert polished.best_score > -1e-5 and polished.polished >= 1
     assert polished.evaluations < 5_000
+
+
+def test_records_near_the_best_are_refined_again_and_poor_records_are_left_alone():
+    # CEC 2013 F13: one record at a global optimum, one stopped in a micro-optimum 1.3e-4 from another
+    # global peak (10 below it), and poor local optima far below: only the near-best record is polished
+    from diffevo.niching.search import _polish_near_best
+    from diffevo.solution_set import SolutionSet
+    from tasks.registry import get_task
+
+    task = get_task("cec2013-f13")
+    lo, hi = task.bounds[:, 0].numpy(), task.bounds[:, 1].numpy()
+
+    def score(x):
+        return -task.regret(torch.from_numpy(np.asarray(x))).numpy()
+
+    x = np.array([[1.7577435965859136, 1.5957372763626767], [-2.1849235372680207, 1.6871666325105015],
+                  [-1.7925687027342763, 2.6068433315020845], [-3.1047701477140803, 2.079482693093286],
+                  [-3.6321302324435227, 3.391687531814102]])
+    archive = SolutionSet(2, None)
+    archive.add(x, score(x))
+    before = archive._score.copy()
+    assert before.max() > -1e-8 and -10.5 < np.sort(before)[-2] < -9.5
+    counter = CountingFitness(score, budget=50_000)
+    _polish_near_best(archive, counter, lo, hi, float(np.linalg.norm(hi - lo)), set(), seed=0, polish=3)
+    stuck = int(np.argsort(before)[-2])
+    assert archive._score[stuck] > -1e-5                     # the stuck record reached its peak
+    poor = before < -300
+    assert np.array_equal(archive._score[poor], before[poor])  # the poor ones were not refined
+    assert counter.used < 5_000
