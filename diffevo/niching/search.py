@@ -17,8 +17,8 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    refined until ``patience`` batches in a row end below the best; a search that stalls within 1 % of the
    best score is polished: restarted with steps / 100 (on the Weierstrass spikes of the CEC compositions a
    1e-3 error sits 1e-7 from the peak); after every batch, each record near the best (within 1 %, or within
-   a tenth of the gap between the best and the median record) is refined once more from a fresh, small
-   CMA-ES (a search stopped in a micro-optimum next to a Weierstrass peak, 1e-4 away and 10 below it,
+   a tenth of the gap between the best and the median record) is refined once more (once per restart) from
+   a fresh, small CMA-ES (a search stopped in a micro-optimum next to a Weierstrass peak, 1e-4 away and 10 below it,
    reaches 1e-8 from a restart; CEC F11-F13 go from 0.84-0.95 to 0.98-1.0 over all accuracies);
 5. the archive — a :class:`~diffevo.solution_set.SolutionSet` with the hill-valley niche rule keeps one
    solution per basin across restarts (or a radius rule); a seed in a recorded basin is refined again
@@ -288,7 +288,8 @@ def _polish_near_best(archive: SolutionSet, scores: CountingFitness, lower: np.n
     :func:`.local.refine`'s ``polish``), every record within ``near`` * max(1, |best|) or ``spread`` * (best -
     median record score) below the best score but not at it: a basin archived before a better optimum raised
     the best, whose search stopped short (a micro-optimum beside a sharp peak, or steps too coarse for it).
-    ``polished``: record indices already done (updated)."""
+    ``polished``: record indices already done in this restart (updated; a record still in the window is
+    tried again, from another random seed, in the next restart)."""
     best = archive._score.max()
     scale = max(1.0, abs(best))
     window = max(near * scale, spread * (best - float(np.median(archive._score))))
