@@ -315,7 +315,8 @@ def test_records_near_the_best_are_refined_again_and_poor_records_are_left_alone
     before = archive._score.copy()
     assert before.max() > -1e-8 and -10.5 < np.sort(before)[-2] < -9.5
     counter = CountingFitness(score, budget=50_000)
-    _polish_near_best(archive, counter, lo, hi, float(np.linalg.norm(hi - lo)), set(), seed=0, polish=3)
+    _polish_near_best(archive, counter, lo, hi, float(np.linalg.norm(hi - lo)), set(), seed=0, polish=3,
+                      local_evals=2000)
     stuck = int(np.argsort(before)[-2])
     assert archive._score[stuck] > -1e-5                     # the stuck record reached its peak
     poor = before < -300

@@ -270,7 +270,8 @@ def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness, archive: 
                     if q.status != "taboo"]
         record(done)
         if local_evals and polish:
-            _polish_near_best(archive, scores, lower, upper, diagonal, polished, seed + 7 * start, polish)
+            _polish_near_best(archive, scores, lower, upper, diagonal, polished, seed + 7 * start, polish,
+                              local_evals)
         top = max((d[1] for d in done), default=-np.inf)
         misses = misses + 1 if top < best - 1e-3 * max(1.0, abs(best)) else 0
         if start > 0 and misses >= patience:
@@ -282,8 +283,8 @@ def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness, archive: 
 
 
 def _polish_near_best(archive: SolutionSet, scores: CountingFitness, lower: np.ndarray, upper: np.ndarray,
-                      diagonal: float, polished: set[int], seed: int, polish: int, near: float = 1e-2,
-                      spread: float = 0.1) -> None:
+                      diagonal: float, polished: set[int], seed: int, polish: int, local_evals: int,
+                      near: float = 1e-2, spread: float = 0.1) -> None:
     """Refine once more, with small steps (1e-4 of the box diagonal, then / 100 up to ``polish`` times:
     :func:`.local.refine`'s ``polish``), every record within ``near`` * max(1, |best|) or ``spread`` * (best -
     median record score) below the best score but not at it: a basin archived before a better optimum raised
@@ -300,7 +301,7 @@ def _polish_near_best(archive: SolutionSet, scores: CountingFitness, lower: np.n
         return
     searches = [make_search(archive._x[j], archive._score[j], 1e-4 * diagonal, lower, upper, seed + k)
                 for k, j in enumerate(todo)]
-    refine(searches, scores, max_evals=1000 * len(lower), target=best, polish=polish, near=window / scale)
+    refine(searches, scores, max_evals=local_evals, target=best, polish=polish, near=window / scale)
     for j, q in zip(todo, searches, strict=True):
         polished.add(int(j))
         if q.best_score > archive._score[j]:
