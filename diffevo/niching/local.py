@@ -5,17 +5,25 @@ Each seed x_s (one per new basin) starts a CMA-ES (Hansen & Ostermeier 2001; def
 other seed or recorded solution, so the search stays inside its basin; CMA-ES grows it if the basin is
 wide), clipped to the box. All running searches ask together and their points are evaluated in one
 vectorised call. A search stops when ``cmaes``' own criteria fire (tolx, tolfun, conditioning), when
-its best score improved by less than ``tol_fun`` over the last 10 + ceil(30 n / lambda) generations
-(the tolfun horizon of Hansen's BIPOP-CMA-ES), after ``max_evals`` evaluations, when it is outraced
-(below), or — the taboo rule of RS-CMSA, if asked — when its mean enters the taboo ball of a recorded
-basin (it is then a duplicate and discarded).
+its best score improved by less than ``tol_fun`` over the last 10 + ceil(30 n / lambda) generations and
+its last generation's scores span less than that too (the TolFun rule of Hansen's BIPOP-CMA-ES, relative),
+after ``max_evals`` evaluations, when it is outraced (below), or — the taboo rule of RS-CMSA, if asked —
+when its mean enters the taboo ball of a recorded basin (it is then a duplicate and discarded).
 
 Racing (``race``): searches running together converge to optima of different quality. On a landscape
 with many worse local optima (Shubert), most searches end below the best known score; each is stopped
 as soon as its recent pace says it cannot reach that score (see :func:`refine`), so refinement budget
 goes to the basins that can hold a global optimum. The pace test is a linear-convergence extrapolation
 in the spirit of the tolfun/stagnation criteria of Hansen's CMA-ES (a search's future improvement is
-bounded by a multiple of its improvement over the last generations).
+bounded by a multiple of its improvement over the last generations). A search is only raced once its
+last generation's scores span less than its gap to the target: a population still spread that wide is
+exploring, and its best-so-far score says nothing about its pace yet.
+
+Restarts at the best point (``polish``): CMA-ES is not elitist, so a search can keep a lucky early
+sample as its best point while its mean converges in another basin (on the CEC compositions, a sample
+0.1 from a global optimum at -100 while the mean settles 1 away in a worse one). A search that stops with
+its mean farther from its best point than its last generation reaches restarts there, with a step of a
+quarter of that distance (at most its first step).
 
 ``cmaes`` needs at least two coordinates: in 1-D an inert second coordinate is added (the fitness
 ignores it).
@@ -46,6 +54,9 @@ class LocalSearch:
     bounds: np.ndarray | None = None          # (dim', 2) box of the CMA-ES (dim' = max(dim, 2))
     sigma0: float = 0.0                       # step size the current CMA-ES started with
     polished: int = 0                         # restarts with a smaller step (see :func:`refine`)
+    spread: float = math.inf                  # score range of the last generation (inf: none yet / non-finite)
+    drift: float = 0.0                        # distance of the CMA-ES mean from best_x
+    reach: float = math.inf                   # distance of the last generation's farthest point from the mean
     history: list[float] = field(default_factory=list)
     status: str = "running"     # running | converged | stagnated | budget | taboo | outraced
 
@@ -64,11 +75,11 @@ def make_search(x0: np.ndarray, score0: float, sigma: float, lower: np.ndarray, 
                        sigma0=float(sigma))
 
 
-def _restart_smaller(s: LocalSearch, factor: float, seed: int) -> None:
-    """Restart s's CMA-ES at its best point with its starting step size divided by ``factor``."""
+def _restart_at_best(s: LocalSearch, sigma: float, seed: int) -> None:
+    """Restart s's CMA-ES at its best point with step size ``sigma``."""
     assert s.bounds is not None
     mean = s.best_x if s.dim > 1 else np.append(s.best_x, 0.0)
-    s.sigma0 /= factor
+    s.sigma0 = float(sigma)
     s.cma = CMA(mean=np.clip(mean, s.bounds[:, 0], s.bounds[:, 1]), sigma=s.sigma0, bounds=s.bounds,
                 seed=seed % (2 ** 31))
     s.polished += 1
@@ -89,10 +100,13 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
     Under linear convergence a search heading for T is never stopped when its error shrinks by more
     than a factor 1 + 1 / race per ``window`` generations; one heading for a worse optimum slows down
     and is stopped as soon as its remaining progress cannot close the gap (None: no race).
-    polish: a search that stagnates or is outraced within ``near`` * max(1, |T|) below T (a near-best basin
-    that the steps are too coarse for: on Weierstrass-like spikes of the CEC compositions, a 1e-3 error
-    sits 1e-7 from the peak, where a step of 1e-4 samples nothing better) restarts from its best point with
-    its starting step divided by 100, up to ``polish`` times (0: never).
+    A search is raced only when its last generation's scores span less than its gap to T.
+    polish: restarts of a stopped search (converged, stagnated or outraced) from its best point, up to
+    ``polish`` times (0: never): with its starting step divided by 100 when it stopped within ``near`` *
+    max(1, |T|) below T (a near-best basin that the steps are too coarse for: on Weierstrass-like spikes of
+    the CEC compositions, a 1e-3 error sits 1e-7 from the peak, where a step of 1e-4 samples nothing
+    better); else with a step of min(first step, d / 4) when its mean ended a distance d from its best
+    point, farther than its last generation reached (the best point is a lucky sample in another basin).
     """
     active = [s for s in searches if s.status == "running"]
     while active:
@@ -114,11 +128,16 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
                 s.best_score, s.best_x = float(sc[i]), np.asarray(a[i][: s.dim], dtype=np.float64).copy()
             s.cma.tell([(z, float(-v) if np.isfinite(v) else 1e300) for z, v in zip(a, sc, strict=True)])
             s.history.append(s.best_score)
+            finite = sc[np.isfinite(sc)]
+            s.spread = float(finite.max() - finite.min()) if len(finite) == len(sc) else math.inf
+            cloud = np.asarray(a)[:, : s.dim] - s.cma.mean[: s.dim]
+            s.drift = float(np.linalg.norm(s.best_x - s.cma.mean[: s.dim]))
+            s.reach = float(np.linalg.norm(cloud, axis=1).max())
             horizon = 10 + math.ceil(30 * s.dim / s.cma.population_size)
             if s.cma.should_stop():
                 s.status = "converged"
-            elif len(s.history) > horizon and s.history[-1] - s.history[-1 - horizon] < tol_fun * max(
-                    1.0, abs(s.history[-1])):
+            elif (len(s.history) > horizon and max(s.history[-1] - s.history[-1 - horizon], s.spread)
+                  < tol_fun * max(1.0, abs(s.history[-1]))):
                 s.status = "stagnated"
             elif s.evaluations >= max_evals:
                 s.status = "budget"
@@ -129,10 +148,14 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
         if race is not None:
             for s in active:
                 h = s.history
-                if s.status == "running" and len(h) > window and h[-1] + race * (h[-1] - h[-1 - window]) < floor:
+                if (s.status == "running" and len(h) > window and s.spread < floor - h[-1]
+                        and h[-1] + race * (h[-1] - h[-1 - window]) < floor):
                     s.status = "outraced"
         for k, s in enumerate(active):
-            if (s.status in ("stagnated", "outraced") and s.polished < polish and s.bounds is not None
-                    and best - near * max(1.0, abs(best)) <= s.best_score < floor):
-                _restart_smaller(s, 100.0, s.evaluations * 31 + k)
+            if s.status not in ("converged", "stagnated", "outraced") or s.polished >= polish or s.bounds is None:
+                continue
+            if best - near * max(1.0, abs(best)) <= s.best_score < floor:
+                _restart_at_best(s, s.sigma0 / 100, s.evaluations * 31 + k)
+            elif s.drift > s.reach:
+                _restart_at_best(s, min(s.sigma0, 0.25 * s.drift), s.evaluations * 31 + k)
         active = [s for s in active if s.status == "running"]

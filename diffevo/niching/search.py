@@ -16,7 +16,9 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    best known score and stop when their pace says they head for a worse optimum; a restart's seeds are
    refined until ``patience`` batches in a row end below the best; a search that stalls within 1 % of the
    best score is polished: restarted with steps / 100 (on the Weierstrass spikes of the CEC compositions a
-   1e-3 error sits 1e-7 from the peak); after every batch, each record near the best (within 1 %, or within
+   1e-3 error sits 1e-7 from the peak); a search whose mean converged away from its best point (a lucky
+   sample in another basin) restarts at that point (CEC F12, F14, F15: optima a search had sampled 0.1
+   away but left); after every batch, each record near the best (within 1 %, or within
    a tenth of the gap between the best and the median record) is refined once more (once per restart) from
    a fresh, small CMA-ES (a search stopped in a micro-optimum next to a Weierstrass peak, 1e-4 away and 10 below it,
    reaches 1e-8 from a restart; CEC F11-F13 go from 0.84-0.95 to 0.98-1.0 over all accuracies);
@@ -101,9 +103,11 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     solutions added to each restart (0 switches a source off). grow_always: double the
     population every restart (default: only after a restart without a new near-best solution).
     first_samples: also cluster the first (noise) generation of each run, not only its final population
-    (finds the small basins the denoised population leaves). polish: restarts, each with steps / 100, of a
-    local search that stalls within 1 % of the best score (sharp peaks: :func:`.local.refine`), and of the
-    fresh search from each record near the best (part 4); 0 switches polishing off.
+    (finds the small basins the denoised population leaves). polish: restarts of a stopped local search
+    from its best point (:func:`.local.refine`): with steps / 100 when it stalls within 1 % of the best
+    score (sharp peaks), with a quarter of the distance when its mean left its best point (a lucky sample in
+    another basin); and the
+    fresh search from each record near the best (part 4); 0 switches both off.
     diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
