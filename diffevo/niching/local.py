@@ -53,9 +53,8 @@ class LocalSearch:
     evaluations: int = 0
     bounds: np.ndarray | None = None          # (dim', 2) box of the CMA-ES (dim' = max(dim, 2))
     sigma0: float = 0.0                       # step size the current CMA-ES started with
-    polished: int = 0                         # restarts with a smaller step (see :func:`refine`)
+    polished: int = 0                         # restarts at the best point (see :func:`refine`)
     spread: float = math.inf                  # score range of the last generation (inf: none yet / non-finite)
-    drift: float = 0.0                        # distance of the CMA-ES mean from best_x
     reach: float = math.inf                   # distance of the last generation's farthest point from the mean
     history: list[float] = field(default_factory=list)
     status: str = "running"     # running | converged | stagnated | budget | taboo | outraced
@@ -130,9 +129,7 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
             s.history.append(s.best_score)
             finite = sc[np.isfinite(sc)]
             s.spread = float(finite.max() - finite.min()) if len(finite) == len(sc) else math.inf
-            cloud = np.asarray(a)[:, : s.dim] - s.cma.mean[: s.dim]
-            s.drift = float(np.linalg.norm(s.best_x - s.cma.mean[: s.dim]))
-            s.reach = float(np.linalg.norm(cloud, axis=1).max())
+            s.reach = float(np.linalg.norm(np.asarray(a)[:, : s.dim] - s.cma.mean[: s.dim], axis=1).max())
             horizon = 10 + math.ceil(30 * s.dim / s.cma.population_size)
             if s.cma.should_stop():
                 s.status = "converged"
@@ -154,8 +151,9 @@ def refine(searches: list[LocalSearch], scores_of: Callable[[np.ndarray], np.nda
         for k, s in enumerate(active):
             if s.status not in ("converged", "stagnated", "outraced") or s.polished >= polish or s.bounds is None:
                 continue
+            drift = float(np.linalg.norm(s.best_x - s.cma.mean[: s.dim]))
             if best - near * max(1.0, abs(best)) <= s.best_score < floor:
                 _restart_at_best(s, s.sigma0 / 100, s.evaluations * 31 + k)
-            elif s.drift > s.reach:
-                _restart_at_best(s, min(s.sigma0, 0.25 * s.drift), s.evaluations * 31 + k)
+            elif drift > s.reach:
+                _restart_at_best(s, min(s.sigma0, 0.25 * drift), s.evaluations * 31 + k)
         active = [s for s in active if s.status == "running"]
