@@ -106,8 +106,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     (finds the small basins the denoised population leaves). polish: restarts of a stopped local search
     from its best point (:func:`.local.refine`): with steps / 100 when it stalls within 1 % of the best
     score (sharp peaks), with a quarter of the distance when its mean left its best point (a lucky sample in
-    another basin); and the
-    fresh search from each record near the best (part 4); 0 switches both off.
+    another basin); and the fresh search from each record near the best (part 4); 0 switches both off.
     diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
