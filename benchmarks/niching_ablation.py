@@ -33,7 +33,7 @@ PARTS = {
     "niching-no-neighbourhood": "no neighbourhood samples around the best solutions",
     "niching-no-recombination": "no recombined children of the best solutions",
     "niching-narrow-steps": "(changed) first local step 5 % of the seed spacing, not 25 %",
-    "niching-no-polish": "no polishing (restarts with smaller steps) of near-best searches and records",
+    "niching-no-polish": "no restarts at the best point (polishing of near-best searches and records, lucky samples)",
     "niching-previous": "the previous default: no racing, patience 1, no neighbourhood or children",
 }
 missing = [m for m in PARTS if m not in NICHING_VARIANTS]
