@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import torch
 
@@ -79,18 +80,22 @@ def sphere_with_outputs(x: torch.Tensor) -> dict[str, torch.Tensor]:
 class SlowSphere:
     """sphere after ``seconds`` of sleep per call (a run slow enough to be killed mid-way)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, pid_dir: str | None = None) -> None:
         self.seconds = seconds
+        self.pid_dir = pid_dir
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pid_dir is not None:           # which processes evaluate: one empty file per process id
+            (Path(self.pid_dir) / str(os.getpid())).touch()
         time.sleep(self.seconds)
         return sphere(x)
 
 
-def run_with_checkpoint(checkpoint: str, seconds: float) -> None:
-    """The driver of the kill test: a process-pool run of SlowSphere writing ``checkpoint`` every generation."""
+def run_with_checkpoint(checkpoint: str, seconds: float, pid_dir: str | None = None) -> None:
+    """The driver of the kill test: a process-pool run of SlowSphere writing ``checkpoint`` every generation
+    (and its workers' process ids into ``pid_dir``)."""
     from diffevo import optimize
     from diffevo.evaluation import ProcessPool
 
-    optimize(SlowSphere(seconds), 3, popsize=24, steps=8, seed=3, checkpoint=checkpoint,
+    optimize(SlowSphere(seconds, pid_dir), 3, popsize=24, steps=8, seed=3, checkpoint=checkpoint,
              evaluator=ProcessPool(2, start_method="fork"))

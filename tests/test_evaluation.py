@@ -232,10 +232,21 @@ def test_control_recipe_builds_the_episode_return():
     assert returns.shape == (3,) and bool((returns >= 1).all())
 
 
+def _alive(pid: int) -> bool:
+    """Whether process pid runs (a zombie, dead but not reaped, does not count)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def test_driver_killed_mid_run_resumes_from_its_checkpoint_to_the_serial_result(tmp_path):
     checkpoint = tmp_path / "run.pt"
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            f"from evaluation_workers import run_with_checkpoint; run_with_checkpoint({str(checkpoint)!r}, 0.3)")
+            f"from evaluation_workers import run_with_checkpoint; "
+            f"run_with_checkpoint({str(checkpoint)!r}, 0.3, {str(pid_dir)!r})")
     driver = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and driver.poll() is None and time.monotonic() < deadline:
@@ -245,6 +256,13 @@ def test_driver_killed_mid_run_resumes_from_its_checkpoint_to_the_serial_result(
     driver.wait(10)
     generation = load_state(checkpoint)["generation"]
     assert 1 <= generation < 9, "the driver must die mid-run"
+    workers = [int(p.name) for p in pid_dir.iterdir()]
+    assert workers and driver.pid not in workers
+    if Path("/proc").is_dir():           # the killed driver's workers exit on their own (no orphans left)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
     resumed = optimize(SlowSphere(0.0), 3, checkpoint=checkpoint, evaluator=ProcessPool(2, start_method="fork"),
                        **RUN)
     same_result(optimize(sphere, 3, **RUN), resumed)

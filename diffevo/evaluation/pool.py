@@ -24,7 +24,10 @@ START_METHODS = ("spawn", "forkserver", "fork")
 
 
 def _worker_main(conn: Any, recipe: Any, call: Callable[[Any, Any], Any], threads: int | None) -> None:
-    """Worker process: build once, then answer (task, payload) messages until the pipe closes."""
+    """Worker process: build once, then answer (task, payload) messages until the pipe closes or the
+    process that started it dies (checked every second: a forked worker holds copies of the driver's pipe
+    ends, so a killed driver's pipe never reads as closed)."""
+    parent = os.getppid()
     if threads is not None:
         import torch
 
@@ -37,6 +40,9 @@ def _worker_main(conn: Any, recipe: Any, call: Callable[[Any, Any], Any], thread
     conn.send(("ready", None, None))
     while True:
         try:
+            while not conn.poll(1.0):
+                if os.getppid() != parent:   # orphaned: the driver was killed
+                    return
             message = conn.recv()
         except (EOFError, OSError):   # the driver went away
             return
