@@ -57,10 +57,11 @@ NICHING_VARIANTS: dict[str, dict[str, Any]] = {
     "niching-no-recombination": {"recombination": 0.0},
     "niching-narrow-steps": {"local_step": 0.05},
     "niching-no-polish": {"polish": 0},
+    "niching-no-uniform": {"uniform_starts": 0},
     "niching-previous": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0,
-                         "polish": 0},
+                         "polish": 0, "uniform_starts": 0},
     "niching-previous-steps-10": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0,
-                                  "polish": 0, "steps": 10},
+                                  "polish": 0, "uniform_starts": 0, "steps": 10},
 }
 """Method name -> niching_search options (the full engine and one part switched off at a time)."""
 

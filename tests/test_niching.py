@@ -115,6 +115,8 @@ def test_population_schedule_doubles_after_a_restart_without_news_and_fits_the_b
     s = PopulationSchedule(100, steps=9)
     assert s.next(True) == 100 and s.next(False) == 200
     assert s.fit(10_000) == 200 and s.fit(1_000) == 50 and s.fit(100) == 0
+    small = PopulationSchedule(8, steps=1)          # a first population below 16 runs as asked
+    assert small.fit(100, first=True) == 8 and small.fit(10) == 0
 
 
 def test_invalid_arguments_are_refused_before_any_evaluation():
@@ -139,6 +141,10 @@ def test_invalid_arguments_are_refused_before_any_evaluation():
         niching_search(f, 2, bounds=(-4, 4), race_window=0)
     with pytest.raises(ValueError, match="polish"):
         niching_search(f, 2, bounds=(-4, 4), polish=-1)
+    with pytest.raises(ValueError, match="uniform_starts"):
+        niching_search(f, 2, bounds=(-4, 4), uniform_starts=-1)
+    with pytest.raises(ValueError, match="uniform_step"):
+        niching_search(f, 2, bounds=(-4, 4), uniform_step=0.0)
     assert not calls
 
 
@@ -346,3 +352,41 @@ def test_records_near_the_best_are_refined_again_and_poor_records_are_left_alone
     poor = before < -300
     assert np.array_equal(archive._score[poor], before[poor])  # the poor ones were not refined
     assert counter.used < 5_000
+
+
+def test_uniform_multistart_skips_and_stops_at_taboo_balls_and_reaches_the_other_basins(monkeypatch):
+    # two basins are taboo: no search starts inside a ball, searches whose mean enters one are dropped, and
+    # every returned search ends at one of the two other minima
+    import diffevo.niching.multistart as multistart
+
+    starts = []
+
+    def recording_make_search(x0, *args):
+        starts.append(np.array(x0))
+        return make_search(x0, *args)
+
+    monkeypatch.setattr(multistart, "make_search", recording_make_search)
+    regions = TabooRegions(2)
+    for m in MINIMA[:2].numpy():
+        regions.add(m, 1.5, 0.0)
+    lower, upper = np.full(2, -5.0), np.full(2, 5.0)
+    scores = CountingFitness(lambda x: -himmelblau(x).numpy(), 200_000, True)
+    found = multistart.uniform_searches(scores, 24, 0.1, lower, upper, regions, 0.0, 2000, seed=3)
+    assert 12 <= len(starts) < 24 and not regions.contains(np.stack(starts)).any()   # about 14 % is taboo
+    assert 4 <= len(found) <= len(starts)
+    ends = np.stack([q.best_x for q in found])
+    assert not regions.contains(ends).any()
+    assert set(basin_of(ends).tolist()) == {2, 3}
+    assert np.abs(himmelblau(ends).numpy()).max() < 1e-8
+
+
+def test_uniform_multistart_adds_the_basins_a_single_global_run_missed():
+    # one DiffEvo run of two members seeds one basin; the multistart searches find the other three minima,
+    # and everything stays within the budget
+    kwargs = dict(bounds=(-5, 5), budget=40_000, popsize=2, steps=1, restarts=False, first_samples=False,
+                  minimize=True, seed=0)
+    alone = niching_search(himmelblau, 2, uniform_starts=0, **kwargs)
+    assert len(alone.solutions) == 1
+    both = niching_search(himmelblau, 2, uniform_starts=16, **kwargs)
+    assert set(basin_of(both.solutions.x).tolist()) == {0, 1, 2, 3} and len(both.solutions) == 4
+    assert both.solutions.fitness.abs().max() < 1e-6 and both.evaluations <= 40_000

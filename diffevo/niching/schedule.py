@@ -4,7 +4,7 @@ Following HillVallEA's restart scheme (Maree et al. 2018), each restart's popula
 one's, doubled when the restart found no new solution near the best (more samples resolve smaller or
 flatter basins): N_{r+1} = growth * N_r, at most ``max_popsize``. A run costs N * (steps + 1)
 evaluations; it is shrunk to fit ``share`` of the remaining budget (the rest stays for the local
-searches and later restarts), and skipped when even ``min_popsize`` does not fit.
+searches and later restarts), and skipped when even ``min_popsize`` (or a smaller first ``popsize``) does not fit.
 """
 
 from __future__ import annotations
@@ -32,4 +32,4 @@ class PopulationSchedule:
         """Popsize of the next run within ``share`` of ``remaining`` (all of it for the first run), 0 if none fits."""
         affordable = int((remaining if first else remaining * self.share) // (self.steps + 1))
         n = min(self.popsize, affordable)
-        return n if n >= self.min_popsize else 0
+        return n if n >= min(self.min_popsize, self.popsize) else 0

@@ -33,7 +33,10 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    search heading for one would be discarded; a search that does end in a recorded basin is merged by the
    archive's niche rule;
 7. the schedule — population doubling between restarts when nothing new was found, runs sized to the
-   remaining budget (:mod:`.schedule`).
+   remaining budget (:mod:`.schedule`);
+8. uniform multistart — after each restart's seeds, ``uniform_starts`` local searches from uniform random
+   points outside the taboo balls (:mod:`.multistart`; RS-CMSA), for broad basins that no population is
+   pulled into (CEC 2013 F20).
 
 Every fitness evaluation (global runs, extra samples, hill-valley tests, local searches) counts against
 ``budget``.
@@ -58,6 +61,7 @@ from ..validation import check_bool, check_positive_int, check_real, check_seed
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
 from .local import make_search, refine
+from .multistart import uniform_searches
 from .neighbourhood import neighbourhood_points, recombined_points
 from .schedule import PopulationSchedule
 from .taboo import TabooRegions
@@ -66,7 +70,7 @@ SEED_SHARE = 0.5
 """Share of a run's samples (the better ones) clustered into basin seeds (HillVallEA's selection)."""
 Seed = tuple[np.ndarray, float, float, int]
 """A basin seed or refined solution: (x (dim,), score, spacing (basin-size estimate), origin (0: DiffEvo
-run, 1: neighbourhood ball sample, 2: recombined child))."""
+run, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart))."""
 RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
 
@@ -79,7 +83,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                    local_evals: int | None = None, batch: int = 8, grow_always: bool = False,
                    first_samples: bool = True, race: float | None = 10.0, race_window: int = 20, patience: int = 3,
                    local_step: float = 0.25, neighbourhood: float = 1.0, recombination: float = 2.0,
-                   polish: int = 3, evaluator: Any = None, trace: bool = False,
+                   polish: int = 3, uniform_starts: int = 8, uniform_step: float = 0.1, evaluator: Any = None,
+                   trace: bool = False,
                    diffevo_options: dict[str, Any] | None = None) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
     ``solutions`` is the archive (one refined solution per basin found, best first).
@@ -107,6 +112,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     from its best point (:func:`.local.refine`): with steps / 100 when it stalls within 1 % of the best
     score (sharp peaks), with a quarter of the distance when its mean left its best point (a lucky sample in
     another basin); and the fresh search from each record near the best (part 4); 0 switches both off.
+    uniform_starts: local searches from uniform random points after each restart's seeds (part 8; 0: none),
+    with first step size ``uniform_step`` * mean box width; they need ``local``.
     diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
@@ -139,6 +146,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     recombination = check_real(recombination, "recombination", minimum=0.0)
     patience = check_positive_int(patience, "patience")
     polish = check_positive_int(polish, "polish", 0)
+    uniform_starts = check_positive_int(uniform_starts, "uniform_starts", 0)
+    uniform_step = check_real(uniform_step, "uniform_step", minimum=0.0, exclusive_minimum=True)
     if race is not None:
         race = check_real(race, "race", minimum=0.0)
     local_evals = 1000 * dim if local_evals is None else check_positive_int(local_evals, "local_evals")
@@ -214,6 +223,12 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None, record,
                                lower, upper, diagonal, local_evals if local else 0, seed * 104729 + r * 1009,
                                batch, race, race_window, patience, local_step, polish)
+            if uniform_starts and local:
+                best = archive._score.max() if len(archive) else -np.inf
+                found = uniform_searches(scores, uniform_starts, uniform_step, lower, upper,
+                                         regions if taboo else None, best, local_evals, seed * 31337 + r, race,
+                                         race_window, polish)
+                record([(q.best_x, q.best_score, 0.1 * diagonal, 3) for q in found])
             l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
             revisits = sum(1 for opened, _, _ in opened_from if not opened)
             best = archive._score.max() if len(archive) else -np.inf
