@@ -4,8 +4,8 @@ Restarting a local optimizer from uniform random points is the oldest niching me
 Ahrari, Deb and Preuss 2017, combines it with taboo points and stops a search whose mean enters a taboo
 ball). It complements population restarts where a basin is broad for a local search but not attractive to
 a population: every DiffEvo restart is pulled into the few basins whose outskirts score best, and a
-basin whose surroundings score badly (CEC 2013 F20: the two expanded Griewank-Rosenbrock optima, reached
-from a point 6 away by a CMA-ES every time, missed by every population) is never seeded.
+basin whose surroundings score badly is rarely seeded (CEC 2013 F20: the two expanded Griewank-Rosenbrock
+optima, which a CMA-ES from a point 6 away reaches every time).
 """
 
 from __future__ import annotations
