@@ -209,6 +209,35 @@ def test_recombined_children_take_each_coordinate_from_a_parent():
     assert recombined_points(parents[:1], 10, np.random.default_rng(0)).shape == (0, 3)
 
 
+def test_a_worse_record_nearby_does_not_shrink_the_ball_of_a_better_one():
+    # a local optimum recorded 0.1 from a global one (rugged basins): the global optimum keeps its ball, the
+    # local one's ball stops halfway to it; records of equal score still share the space between them
+    t = TabooRegions(2)
+    t.add(np.array([0.0, 0.0]), 1.0, score=0.0)
+    t.add(np.array([0.1, 0.0]), 1.0, score=-5.0)
+    assert t.radii.tolist() == pytest.approx([1.0, 0.05])
+    assert t.contains(np.array([[-0.8, 0.0]]), np.array([-3.0]))[0]
+    t.add(np.array([0.0, 0.4]), 1.0, score=0.0)
+    assert t.radii.tolist() == pytest.approx([0.2, 0.05, 0.2])
+
+
+def test_solutions_a_rounding_error_apart_are_one_solution():
+    # refined points 1e-8 apart on a flat top whose scores differ by rounding noise: the returned set's rule
+    # sees one optimum, not a valley between two
+    def fitness(x):
+        x = torch.as_tensor(x, dtype=torch.float64)
+        noise = (torch.floor(x[:, 0] * 1e9) + torch.floor(x[:, 1] * 1e9)) % 3
+        return torch.round(-(x ** 2).sum(1) / 1e-13) * 1e-13 - 1e-13 * noise
+
+    result = niching_search(fitness, 2, bounds=(-4, 4), budget=3_000, seed=0)
+    rule = result.solutions.rule
+    a = np.array([1e-8, 2e-8])
+    b = a + np.array([3e-9, -5e-9])
+    fa, fb = (float(fitness(torch.from_numpy(p[None]))[0]) for p in (a, b))
+    assert rule.valley_between(a, fa, b, fb)                  # the plain test sees noise as a valley
+    assert rule.same_niche(b, fb, a[None], np.array([fa])) == 0
+
+
 def test_a_taboo_ball_does_not_cover_points_better_than_its_centre():
     t = TabooRegions(2)
     t.add(np.array([0.0, 0.0]), 1.0, score=5.0)

@@ -73,6 +73,10 @@ Seed = tuple[np.ndarray, float, float, int]
 run, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart))."""
 RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
+SAME_POINT = 1e-6
+"""Refined solutions closer than this share of the box diagonal are one optimum, without a hill-valley test:
+between points 1e-8 apart a test sees only rounding noise (CEC F19: differences of 1e-13 opened a dozen
+records of one optimum, and the taboo balls of those records shrank to nothing)."""
 
 
 def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget: int | None = None,
@@ -164,7 +168,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     reserve = max(int(RESERVE * budget), 0)
     scores.budget = budget - reserve
     if niche_rule == "hill-valley":
-        rule: NicheRule = HillValleyRule(scores)
+        rule: NicheRule = HillValleyRule(scores, identical=SAME_POINT * diagonal)
     else:
         rule = RadiusRule(default_radius(lower_t, upper_t, domain.scale) if radius is None else radius)
     archive = SolutionSet(dim, rule, maximize=True)          # scores: higher is better

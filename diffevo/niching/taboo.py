@@ -5,11 +5,14 @@ by covariance matrix self-adaptation evolution strategy with repelling subpopula
 solution c_i carries a taboo ball B(c_i, r_i); points sampled inside are rejected and local searches
 whose mean enters one are stopped. Here the radius is
 
-    r_i = min(base_i, shrink * min_{j != i} ||c_i - c_j||),
+    r_i = min(base_i, shrink * min_{j != i, s_j >= s_i} ||c_i - c_j||),
 
 where base_i is the basin-size estimate when c_i was recorded (half the distance to the nearest other
-seed of its restart, at most ``max_fraction`` of the box diagonal) and ``shrink`` = 0.5, so two balls
-never overlap and a ball never reaches a neighbouring recorded optimum.
+seed of its restart, at most ``max_fraction`` of the box diagonal), s_i its optimum's score and
+``shrink`` = 0.5, so a ball never reaches a recorded optimum at least as good as its centre, and two such
+balls never overlap. Worse records do not shrink a ball: a local optimum recorded 0.1 from a global one
+(the rugged Griewank basins of CEC F19) would otherwise shrink the global optimum's ball to 0.05, and
+searches from the wide basin around it would run all the way to the optimum before being stopped.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from scipy.spatial.distance import cdist
 
 
 class TabooRegions:
-    """Balls (centres (k, dim), radii (k,)) around recorded basins."""
+    """Balls (centres (k, dim), radii (k,), optimum scores (k,)) around recorded basins."""
 
     def __init__(self, dim: int, shrink: float = 0.5) -> None:
         self.dim = dim
@@ -45,6 +48,8 @@ class TabooRegions:
         if len(r) > 1:
             d = cdist(self.centres, self.centres)
             np.fill_diagonal(d, np.inf)
+            tolerance = 1e-9 * np.maximum(1.0, np.abs(self.scores))
+            d[self.scores[None, :] < (self.scores - tolerance)[:, None]] = np.inf      # worse records: no shrink
             r = np.minimum(r, self.shrink * d.min(1))
         self.radii = r
 
