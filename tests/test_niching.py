@@ -419,3 +419,25 @@ def test_uniform_multistart_adds_the_basins_a_single_global_run_missed():
     both = niching_search(himmelblau, 2, uniform_starts=32, **kwargs)
     assert set(basin_of(both.solutions.x).tolist()) == {0, 1, 2, 3} and len(both.solutions) == 4
     assert both.solutions.fitness.abs().max() < 1e-6 and both.evaluations <= 100_000
+
+
+def test_default_uniform_starts_grow_with_the_budget_from_8_to_128(monkeypatch):
+    # small runs keep 8 uniform starts a restart (their budget goes to the populations); CEC 2013's 400,000
+    # evaluations get 128; an explicit count is used as given
+    import diffevo.niching.search as search
+
+    counts = []
+
+    def recording_uniform_searches(scores, count, *args, **kwargs):
+        counts.append(count)
+        raise BudgetExhausted
+
+    monkeypatch.setattr(search, "uniform_searches", recording_uniform_searches)
+    kwargs = dict(bounds=(-5, 5), popsize=16, steps=1, minimize=True, seed=0)
+    for budget, expected in ((3_000, 8), (50_000, 16), (200_000, 64), (400_000, 128), (2_000_000, 128)):
+        counts.clear()
+        niching_search(himmelblau, 2, budget=budget, **kwargs)
+        assert counts == [expected], (budget, counts)
+    counts.clear()
+    niching_search(himmelblau, 2, budget=400_000, uniform_starts=5, **kwargs)
+    assert counts == [5]
