@@ -48,8 +48,7 @@ class TabooRegions:
         if len(r) > 1:
             d = cdist(self.centres, self.centres)
             np.fill_diagonal(d, np.inf)
-            tolerance = 1e-9 * np.maximum(1.0, np.abs(self.scores))
-            d[self.scores[None, :] < (self.scores - tolerance)[:, None]] = np.inf      # worse records: no shrink
+            d[self.scores[None, :] < _below(self.scores)[:, None]] = np.inf      # worse records: no shrink
             r = np.minimum(r, self.shrink * d.min(1))
         self.radii = r
 
@@ -62,8 +61,7 @@ class TabooRegions:
             return np.zeros(len(x), dtype=bool)
         within = cdist(x, self.centres) < self.radii[None]
         if score is not None:
-            tolerance = 1e-9 * np.maximum(1.0, np.abs(self.scores))
-            within &= np.asarray(score, dtype=np.float64).reshape(-1, 1) < (self.scores - tolerance)[None]
+            within &= np.asarray(score, dtype=np.float64).reshape(-1, 1) < _below(self.scores)[None]
         inside: np.ndarray = within.any(1)
         return inside
 
@@ -74,3 +72,12 @@ class TabooRegions:
             return np.full(len(x), np.inf)
         nearest: np.ndarray = cdist(x, self.centres).min(1)
         return nearest
+
+
+def _below(scores: np.ndarray) -> np.ndarray:
+    """Scores (k,) lowered by a relative 1e-9 (at least 1e-9): a score under this is worse, not a rounding error.
+    Infinite scores (a ball recorded without one) stay as they are."""
+    finite = np.isfinite(scores)
+    lowered: np.ndarray = np.where(finite, scores - 1e-9 * np.maximum(1.0, np.abs(np.where(finite, scores, 0.0))),
+                                   scores)
+    return lowered
