@@ -73,14 +73,10 @@ Seed = tuple[np.ndarray, float, float, int]
 run, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart))."""
 RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
-UNIFORM_START_EVALS = 25_000
-"""Default uniform multistart: one local search from a uniform point per restart for every
-``UNIFORM_START_EVALS / dim`` evaluations of the budget, between 8 and 128. A population covers a smaller
-share of the box the higher the dimension, so uniform starts pay more there: 128 in 10-D and 20-D at CEC
-2013's 400,000 (F19 48 instead of 40 of 80 optima over seeds 0-9 with 128 than with 8); in 2-D the
-restarts' uniform first generations cover the box, and 64 searches a restart on 2-D Shubert (CEC F6, 200,000)
-mostly end in its 742 worse local optima and take the restarts' budget (3 of 50 runs missed 3-5 of its 18
-optima; 16, as now, finds all 18 in those runs)."""
+UNIFORM_START_EVALS = 3125
+"""Default uniform multistart: one local search from a uniform point per restart for every this many evaluations
+of the budget, between 8 and 128 (128 at CEC 2013's 400,000: F19 48 instead of 40 of 80 optima over seeds 0-9;
+a fixed 128 took the budget of small runs: a 4-D grid at 80,000 evaluations lost 12 of its 81 peaks)."""
 SAME_POINT = 1e-6
 """Refined solutions closer than this share of the box diagonal are one optimum, without a hill-valley test:
 between points 1e-8 apart a test sees only rounding noise (CEC F19: differences of 1e-13 opened a dozen
@@ -125,7 +121,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     score (sharp peaks), with a quarter of the distance when its mean left its best point (a lucky sample in
     another basin); and the fresh search from each record near the best (part 4); 0 switches both off.
     uniform_starts: local searches from uniform random points after each restart's seeds (part 8; 0: none;
-    default one per ``UNIFORM_START_EVALS / dim`` = 25,000 / dim evaluations of the budget, between 8 and 128),
+    default one per ``UNIFORM_START_EVALS`` = 3125 evaluations of the budget, between 8 and 128),
     with first step size ``uniform_step`` * mean box width; they need ``local``.
     diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
@@ -160,7 +156,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     patience = check_positive_int(patience, "patience")
     polish = check_positive_int(polish, "polish", 0)
     if uniform_starts is None:
-        uniform_starts = min(128, max(8, budget * dim // UNIFORM_START_EVALS))
+        uniform_starts = min(128, max(8, budget // UNIFORM_START_EVALS))
     uniform_starts = check_positive_int(uniform_starts, "uniform_starts", 0)
     uniform_step = check_real(uniform_step, "uniform_step", minimum=0.0, exclusive_minimum=True)
     if race is not None:
