@@ -36,7 +36,8 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    remaining budget (:mod:`.schedule`);
 8. uniform multistart — after each restart's seeds, ``uniform_starts`` local searches from uniform random
    points outside the taboo balls (:mod:`.multistart`; RS-CMSA), for broad basins that no population is
-   pulled into (CEC 2013 F20).
+   pulled into (CEC 2013 F20); each start is the best of ``uniform_candidates`` uniform points: the one
+   farthest from the near-best solutions recorded.
 
 Every fitness evaluation (global runs, extra samples, hill-valley tests, local searches) counts against
 ``budget``.
@@ -91,7 +92,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                    local_evals: int | None = None, batch: int = 8, grow_always: bool = False,
                    first_samples: bool = True, race: float | None = 10.0, race_window: int = 20, patience: int = 3,
                    local_step: float = 0.25, neighbourhood: float = 1.0, recombination: float = 2.0,
-                   polish: int = 3, uniform_starts: int | None = None, uniform_step: float = 0.1, evaluator: Any = None,
+                   polish: int = 3, uniform_starts: int | None = None, uniform_step: float = 0.1,
+                   uniform_candidates: int = 8, evaluator: Any = None,
                    trace: bool = False,
                    diffevo_options: dict[str, Any] | None = None) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
@@ -122,7 +124,9 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     another basin); and the fresh search from each record near the best (part 4); 0 switches both off.
     uniform_starts: local searches from uniform random points after each restart's seeds (part 8; 0: none;
     default one per ``UNIFORM_START_EVALS`` = 3125 evaluations of the budget, between 8 and 128),
-    with first step size ``uniform_step`` * mean box width; they need ``local``.
+    with first step size ``uniform_step`` * mean box width; they need ``local``. uniform_candidates: each
+    start is the one of this many uniform points farthest from the near-best solutions recorded (1: plain
+    uniform starts; :func:`.multistart.spread_starts`).
     diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
@@ -159,6 +163,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
         uniform_starts = min(128, max(8, budget // UNIFORM_START_EVALS))
     uniform_starts = check_positive_int(uniform_starts, "uniform_starts", 0)
     uniform_step = check_real(uniform_step, "uniform_step", minimum=0.0, exclusive_minimum=True)
+    uniform_candidates = check_positive_int(uniform_candidates, "uniform_candidates")
     if race is not None:
         race = check_real(race, "race", minimum=0.0)
     local_evals = 1000 * dim if local_evals is None else check_positive_int(local_evals, "local_evals")
@@ -238,7 +243,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                 best = archive._score.max() if len(archive) else -np.inf
                 found = uniform_searches(scores, uniform_starts, uniform_step, lower, upper,
                                          regions if taboo else None, best, local_evals, seed * 31337 + r, race,
-                                         race_window, polish)
+                                         race_window, polish, uniform_candidates)
                 record([(q.best_x, q.best_score, 0.1 * diagonal, 3) for q in found])
             l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
             revisits = sum(1 for opened, _, _ in opened_from if not opened)
