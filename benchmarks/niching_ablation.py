@@ -35,6 +35,7 @@ PARTS = {
     "niching-narrow-steps": "(changed) first local step 5 % of the seed spacing, not 25 %",
     "niching-no-polish": "no restarts at the best point (polishing of near-best searches and records, lucky samples)",
     "niching-no-uniform": "no uniform multistart (local searches from uniform random points after each restart)",
+    "niching-plain-starts": "uniform starts not spread away from the near-best solutions (one candidate each)",
     "niching-previous": "the previous default: no racing, patience 1, no neighbourhood or children",
 }
 missing = [m for m in PARTS if m not in NICHING_VARIANTS]
