@@ -37,7 +37,11 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
 8. uniform multistart — after each restart's seeds, ``uniform_starts`` local searches from uniform random
    points outside the taboo balls (:mod:`.multistart`; RS-CMSA), for broad basins that no population is
    pulled into (CEC 2013 F20); each start is the best of ``uniform_candidates`` uniform points: the one
-   farthest from the near-best solutions recorded.
+   farthest from the near-best solutions recorded;
+9. lattice completion — after each restart, reflections 2a - b and midpoints (a + b) / 2 of each record a in
+   the better half with its ``lattice_neighbours`` nearest records b (:mod:`.lattice`) are evaluated once
+   each, and those within the polish window of the best score (part 4) are refined like seeds: a needle
+   optimum in a lattice of recorded local optima (CEC 2013 F14's second Weierstrass optimum).
 
 Every fitness evaluation (global runs, extra samples, hill-valley tests, local searches) counts against
 ``budget``.
@@ -61,6 +65,7 @@ from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, d
 from ..validation import check_bool, check_positive_int, check_real, check_seed
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
+from .lattice import lattice_points
 from .local import make_search, refine
 from .multistart import uniform_searches
 from .neighbourhood import neighbourhood_points, recombined_points
@@ -71,7 +76,7 @@ SEED_SHARE = 0.5
 """Share of a run's samples (the better ones) clustered into basin seeds (HillVallEA's selection)."""
 Seed = tuple[np.ndarray, float, float, int]
 """A basin seed or refined solution: (x (dim,), score, spacing (basin-size estimate), origin (0: DiffEvo
-run, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart))."""
+run, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart, 4: lattice completion))."""
 RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
 UNIFORM_START_EVALS = 3125
@@ -93,7 +98,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                    first_samples: bool = True, race: float | None = 10.0, race_window: int = 20, patience: int = 3,
                    local_step: float = 0.25, neighbourhood: float = 1.0, recombination: float = 2.0,
                    polish: int = 3, uniform_starts: int | None = None, uniform_step: float = 0.1,
-                   uniform_candidates: int = 8, evaluator: Any = None,
+                   uniform_candidates: int = 8, lattice_neighbours: int | None = None, evaluator: Any = None,
                    trace: bool = False,
                    diffevo_options: dict[str, Any] | None = None) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
@@ -164,6 +169,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     uniform_starts = check_positive_int(uniform_starts, "uniform_starts", 0)
     uniform_step = check_real(uniform_step, "uniform_step", minimum=0.0, exclusive_minimum=True)
     uniform_candidates = check_positive_int(uniform_candidates, "uniform_candidates")
+    lattice_neighbours = 2 * dim if lattice_neighbours is None else check_positive_int(
+        lattice_neighbours, "lattice_neighbours", 0)
     if race is not None:
         race = check_real(race, "race", minimum=0.0)
     local_evals = 1000 * dim if local_evals is None else check_positive_int(local_evals, "local_evals")
@@ -192,6 +199,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     first_trace = last_x = last_s = None
     generations = 0
     shares = [neighbourhood, recombination]       # current sizes of the ball and child samples (x popsize)
+    tried: set[bytes] = set()                     # lattice points evaluated so far (rounded)
     try:
         for r in range(10 ** 6):
             if r > 0 and not restarts:
@@ -245,6 +253,12 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                                          regions if taboo else None, best, local_evals, seed * 31337 + r, race,
                                          race_window, polish, uniform_candidates)
                 record([(q.best_x, q.best_score, 0.1 * diagonal, 3) for q in found])
+            if lattice_neighbours and local and len(archive) > 1:
+                _refine_best_first(_lattice_seeds(archive, scores, lattice_neighbours, lower, upper, diagonal,
+                                                  tried),
+                                   scores, archive, regions if taboo and stop_in_taboo else None, record, lower,
+                                   upper, diagonal, local_evals, seed * 7727 + r * 1013, batch, race, race_window,
+                                   patience, local_step, polish)
             l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
             revisits = sum(1 for opened, _, _ in opened_from if not opened)
             best = archive._score.max() if len(archive) else -np.inf
@@ -327,7 +341,7 @@ def _polish_near_best(archive: SolutionSet, scores: CountingFitness, lower: np.n
     tried again, from another random seed, in the next restart)."""
     best = archive._score.max()
     scale = max(1.0, abs(best))
-    window = max(near * scale, spread * (best - float(np.median(archive._score))))
+    window = _polish_window(archive, near, spread)
     tol = 1e-10 * scale
     todo = [j for j in np.flatnonzero((archive._score >= best - window)
                                       & (archive._score < best - tol)) if int(j) not in polished]
@@ -340,6 +354,33 @@ def _polish_near_best(archive: SolutionSet, scores: CountingFitness, lower: np.n
         polished.add(int(j))
         if q.best_score > archive._score[j]:
             archive._x[j], archive._score[j] = q.best_x, q.best_score
+
+
+def _polish_window(archive: SolutionSet, near: float = 1e-2, spread: float = 0.1) -> float:
+    """How far below the best record a record (or candidate) is still worth refining: ``near`` * max(1, |best|)
+    or ``spread`` * (best - median record score), whichever is larger."""
+    best = archive._score.max()
+    return float(max(near * max(1.0, abs(best)), spread * (best - float(np.median(archive._score)))))
+
+
+def _lattice_seeds(archive: SolutionSet, scores: CountingFitness, neighbours: int, lower: np.ndarray,
+                   upper: np.ndarray, diagonal: float, tried: set[bytes]) -> Iterator[Seed]:
+    """Seeds (x, score, spacing, origin 4) from lattice completion (:func:`.lattice.lattice_points`): the points
+    not evaluated before (``tried``, updated) are evaluated, and those within the polish window of the best
+    record are yielded best first, with the lattice spacing they came from."""
+    points, spacing = lattice_points(archive._x, archive._score, neighbours, lower, upper)
+    fresh = []
+    for i, key in enumerate(p.tobytes() for p in np.round(points / (1e-9 * diagonal))):
+        if key not in tried:
+            tried.add(key)
+            fresh.append(i)
+    if not fresh:
+        return
+    points, spacing = points[fresh], spacing[fresh]
+    s = scores(points)
+    keep = np.flatnonzero(s >= archive._score.max() - _polish_window(archive))
+    for i in keep[np.argsort(-s[keep], kind="stable")]:
+        yield points[i], float(s[i]), float(spacing[i]), 4
 
 
 def _improves(archive: SolutionSet, x: np.ndarray, score: float) -> bool:
