@@ -36,6 +36,7 @@ PARTS = {
     "niching-no-polish": "no restarts at the best point (polishing of near-best searches and records, lucky samples)",
     "niching-no-uniform": "no uniform multistart (local searches from uniform random points after each restart)",
     "niching-plain-starts": "uniform starts not spread away from the near-best solutions (one candidate each)",
+    "niching-no-lattice": "no lattice completion (reflections and midpoints of neighbouring records)",
     "niching-previous": "the previous default: no racing, patience 1, no neighbourhood or children",
 }
 missing = [m for m in PARTS if m not in NICHING_VARIANTS]

@@ -150,6 +150,8 @@ def test_invalid_arguments_are_refused_before_any_evaluation():
         niching_search(f, 2, bounds=(-4, 4), uniform_step=0.0)
     with pytest.raises(ValueError, match="uniform_candidates"):
         niching_search(f, 2, bounds=(-4, 4), uniform_candidates=0)
+    with pytest.raises(ValueError, match="lattice_neighbours"):
+        niching_search(f, 2, bounds=(-4, 4), lattice_neighbours=-1)
     assert not calls
 
 
@@ -477,3 +479,40 @@ def test_uniform_starts_keep_away_from_the_best_solutions_but_not_from_worse_one
     # one candidate: the plain uniform points of the same generator, minus those inside a ball
     raw = np.random.default_rng(0).uniform(lower, upper, (2000, dim))
     np.testing.assert_array_equal(plain, raw[~regions.contains(raw)])
+
+
+def test_lattice_points_fill_the_hole_in_a_lattice_of_records():
+    # a rotated 2-D lattice of records, spacing 0.5, without its centre; the records nearest the hole are
+    # the best: reflections and midpoints of their nearest neighbours hit the hole exactly
+    from diffevo.niching.lattice import lattice_points
+
+    c, s_ = np.cos(0.4), np.sin(0.4)
+    grid = np.array([(i, j) for i in range(-3, 4) for j in range(-3, 4) if (i, j) != (0, 0)], dtype=float)
+    x = 0.5 * grid @ np.array([[c, -s_], [s_, c]]) + np.array([0.3, -0.2])
+    score = -np.linalg.norm(grid, axis=1)
+    lower, upper = np.full(2, -5.0), np.full(2, 5.0)
+    points, spacing = lattice_points(x, score, 4, lower, upper)
+    hole = np.linalg.norm(points - np.array([0.3, -0.2]), axis=1)
+    assert (hole < 1e-12).sum() >= 4
+    assert len(points) == len(spacing) == 2 * 24 * 4          # a in the better half (24 of 48), 4 neighbours
+    assert spacing.min() == pytest.approx(0.25) and np.isclose(spacing, 0.5).any()
+    inside = lattice_points(x, score, 4, np.full(2, -1.0), np.full(2, 1.0))[0]   # a smaller box drops points
+    assert len(inside) < len(points) and np.all(np.abs(inside) <= 1.0)
+    assert lattice_points(x, score, 0, lower, upper)[0].shape == (0, 2)
+    assert lattice_points(x[:1], score[:1], 4, lower, upper)[0].shape == (0, 2)
+
+
+def test_lattice_completion_finds_a_needle_in_a_lattice_of_local_optima():
+    # rotated cosine lattice (local optima one apart, better towards the centre), a dip around the centre
+    # and a needle on it (width 0.005, the global maximum 5): no population or local search is drawn
+    # into the dip, but the records around it point at the hole
+    rot = torch.tensor([[np.cos(0.5), -np.sin(0.5)], [np.sin(0.5), np.cos(0.5)]], dtype=torch.float64)
+
+    def needle(x):
+        r2 = (x ** 2).sum(1)
+        return (-(1 - torch.cos(2 * np.pi * x @ rot)).sum(1) - 0.05 * r2 - 10 * torch.exp(-r2 / 0.125)
+                + 15 * torch.exp(-r2 / 5e-5))
+
+    found = {n: [niching_search(needle, 2, bounds=(-4.5, 4.5), budget=20000, seed=s, lattice_neighbours=n)
+                 .best_fitness > 1.0 for s in range(3)] for n in (None, 0)}   # lattice optima: <= 0
+    assert all(found[None]) and sum(found[0]) <= 1
