@@ -135,9 +135,10 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
-    arrays ``popsize``, ``global_evaluations`` (DiffEvo runs and extra samples), ``local_evaluations``,
-    ``cluster_evaluations``, ``test_evaluations`` (archive niche tests), ``new_solutions`` and ``revisits``
-    (refined seeds that ended in a basin already recorded: merged into its solution).
+    arrays ``popsize``, ``global_evaluations`` (DiffEvo runs and extra samples), ``local_evaluations`` (local
+    searches and lattice-completion points), ``cluster_evaluations``, ``test_evaluations`` (archive niche
+    tests), ``new_solutions`` and ``revisits`` (refined seeds that ended in a basin already recorded: merged
+    into its solution).
     """
     check_fitness(fitness_fn)
     dim = check_positive_int(dim, "dim")
