@@ -167,10 +167,12 @@ class AestheticHead(torch.nn.Module):
         """Load a head file (default: the shipped LAION Aesthetic Predictor V2 head).
 
         Args:
-            path: a ``.pth`` state dict saved with ``torch.save``; None = :data:`AESTHETIC_HEAD_FILE`.
+            path: a ``.safetensors`` file or a ``.pth`` state dict saved with ``torch.save``; None =
+                :data:`AESTHETIC_HEAD_FILE`.
             sha256: if given, the file's sha256 must match (the shipped file is always checked).
 
-        Loads with ``weights_only=True`` onto the CPU (the published file holds CUDA tensors).
+        ``.safetensors`` loads with safetensors; anything else with ``torch.load(weights_only=True)`` onto the CPU
+        (the published file holds CUDA tensors). An unreadable file raises one ValueError naming it.
         """
         if path is None:
             path, sha256 = AESTHETIC_HEAD_FILE, AESTHETIC_HEAD_SHA256
@@ -181,7 +183,20 @@ class AestheticHead(torch.nn.Module):
             actual = sha256_of(path)
             if actual != sha256.lower():
                 raise ValueError(f"aesthetic_head: {path} has sha256 {actual}, expected {sha256}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":
+            from safetensors import SafetensorError
+            from safetensors.torch import load_file
+
+            try:
+                state = load_file(str(path), device="cpu")
+            except (SafetensorError, OSError, ValueError) as error:
+                raise ValueError(f"aesthetic_head: {path} is not a readable safetensors file ({error})") from error
+        else:
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as error:  # noqa: BLE001 - any unreadable or unsafe file is one clear error
+                first = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise ValueError(f"aesthetic_head: {path} is not a readable weights file ({first})") from error
         if not isinstance(state, Mapping):
             raise ValueError(f"aesthetic head {path}: expected a state dict, got {type(state).__name__}")
         return cls.from_state_dict(state, source=str(path))

@@ -11,10 +11,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from diffevo import cli_args as A
 
-from .cli import FITNESS_CHOICES, _image_size, _steps_per_image
+from .cli import FITNESS_CHOICES, _image_size, _steps_per_image, add_model_arguments, resolve_models
 
 DEFAULT_BUDGET = 2000       # EIGO: sep-CMA-ES, popsize 20 x 100 iterations
 DEFAULT_POPSIZE = 20
@@ -30,9 +31,10 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
                             "EvoSearch) on Parti prompts at an equal image budget",
         description="Runs each (prompt, optimiser, seed) for exactly --budget images, resumably, and writes "
                     "results.csv/json, the EIGO-style table.md and per-prompt figures to --out.")
-    p.add_argument("--prompts", default="eigo",
-                   help="eigo (EIGO's 36: 3 per Parti category, random.seed(42); default), parti (all 1,632), "
-                        "a Parti-format .tsv, or a text file with one prompt per line")
+    p.add_argument("--prompts", default=None,
+                   help="digits (the digits world's ten; default with --world digits), digits-dev (its ten tuning "
+                        "prompts), eigo (EIGO's 36: 3 per Parti category, random.seed(42); default), "
+                        "parti (all 1,632), a Parti-format .tsv, or a text file with one prompt per line")
     p.add_argument("--max-prompts", type=A.positive_int, default=None, help="use only the first N prompts of the list")
     p.add_argument("--methods", type=A.name_list, default=list(PEER_NAMES),
                    help=f"comma-separated optimisers (default all): {', '.join(PEER_NAMES)}")
@@ -43,17 +45,10 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     p.add_argument("--popsize", type=A.positive_int, default=DEFAULT_POPSIZE,
                    help=f"population of the population methods (default {DEFAULT_POPSIZE}, EIGO's sep-CMA-ES)")
     p.add_argument("--out", type=A.writable_folder, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
-    p.add_argument("--model", default="stabilityai/sdxl-turbo",
-                   help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
-    p.add_argument("--clip-model", default="ViT-L-14",
-                   help="open_clip model for scoring: name, local-dir:PATH or hf-hub:ORG/REPO (default ViT-L-14)")
-    p.add_argument("--clip-pretrained", default="openai",
-                   help="open_clip pretrained tag or checkpoint file (default openai)")
-    p.add_argument("--aesthetic-head", default=None,
-                   help="aesthetic head file (default: the shipped LAION Aesthetic Predictor V2); 'random' for a "
-                        "random head (tiny test CLIP models only)")
+    add_model_arguments(p)
     p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES, help="eigo, aesthetic or clip (default eigo)")
-    p.add_argument("--steps-per-image", type=_steps_per_image, default=1, help="denoising steps per image (default 1)")
+    p.add_argument("--steps-per-image", type=_steps_per_image, default=None,
+                   help="denoising steps per image (default 1; the world's with --world)")
     p.add_argument("--size", type=_image_size, default=None, help="image size in pixels (default: the model's)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
     p.add_argument("--checkpointing", action="store_true",
@@ -63,6 +58,15 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_image_bench)
     return p
+
+
+def _world_judge(world: str | None) -> Any:
+    """The ground truth of a world that has one (digits: true neatness and prompt fidelity), else None."""
+    if world == "digits":
+        from .digits.judge import judge
+
+        return judge
+    return None
 
 
 def cmd_image_bench(args: argparse.Namespace) -> int:
@@ -75,9 +79,12 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
 
     for m in args.methods:
         check_peer(m)
+    resolve_models(args)
     check_budget(args.budget, args.popsize)
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
+    if args.prompts is None:
+        args.prompts = "digits" if args.world == "digits" else "eigo"
     prompts = read_prompt_list(args.prompts)[: args.max_prompts]
     recipe = ImageRecipe(prompt=prompts[0].prompt, model=args.model, fitness=args.fitness,
                          steps_per_image=args.steps_per_image, size=args.size, batch_size=args.batch_size,
@@ -96,7 +103,8 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
     records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
                               args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                               model=args.model, method_options=options, progress=not args.quiet,
-                              figures=not args.no_figures)
+                              figures=not args.no_figures, judge=_world_judge(args.world),
+                              genome_options=args.genome_options)
     out = Path(args.out)
     print(f"{len(prompts)} prompt(s) x {len(args.methods)} optimiser(s) x {args.seeds} seed(s), {args.budget} images "
           f"per run ({args.model}); models loaded in {loaded - start:.1f} s, {len(records)} runs recorded")

@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from diffevo import cli_args as A
 from diffevo.evaluation.cli_options import add_backend_arguments
@@ -32,21 +33,13 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--popsize", type=_at_least_two, default=DEFAULT_POPSIZE,
                    help=f"images per generation (default {DEFAULT_POPSIZE})")
     p.add_argument("--out", type=A.writable_folder, default="runs/image", help="output folder (default runs/image)")
-    p.add_argument("--model", default="stabilityai/sdxl-turbo",
-                   help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
-    p.add_argument("--clip-model", default="ViT-L-14",
-                   help="open_clip model for scoring: name, local-dir:PATH or hf-hub:ORG/REPO (default ViT-L-14)")
-    p.add_argument("--clip-pretrained", default="openai",
-                   help="open_clip pretrained tag or checkpoint file (default openai)")
-    p.add_argument("--aesthetic-head", default=None,
-                   help="aesthetic head file (default: the shipped LAION Aesthetic Predictor V2); "
-                        "'random' for a random head (tiny test CLIP models only)")
+    add_model_arguments(p)
     p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES,
                    help="eigo (aesthetic + prompt alignment), aesthetic, or clip (default eigo)")
     p.add_argument("--genome", default="prompt", choices=("prompt", "noise"),
                    help="prompt (prompt embeddings, default) or noise (initial latents)")
-    p.add_argument("--steps-per-image", type=_steps_per_image, default=1,
-                   help="denoising steps per image (default 1; 1-4 for sdxl-turbo)")
+    p.add_argument("--steps-per-image", type=_steps_per_image, default=None,
+                   help="denoising steps per image (default 1; the world's with --world; 1-4 for sdxl-turbo)")
     p.add_argument("--size", type=_image_size, default=None,
                    help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
@@ -62,6 +55,58 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     add_backend_arguments(p, "images (one pipeline per worker; on Ray one per GPU)")
     p.set_defaults(func=cmd_image)
     return p
+
+
+MODEL_DEFAULTS = {"model": "stabilityai/sdxl-turbo", "clip_model": "ViT-L-14", "clip_pretrained": "openai"}
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--world, or the generator and evaluator models one by one (--model, --clip-model, ...)."""
+    from .digits.world import WORLDS
+
+    p.add_argument("--world", default=None, choices=sorted(WORLDS),
+                   help="a named bundle of generator, CLIP model and aesthetic head: digits = the world trained "
+                        "on scikit-learn's digits, shipped with the package (runs on a CPU); excludes --model, "
+                        "--clip-model, --clip-pretrained and --aesthetic-head")
+    p.add_argument("--model", default=None,
+                   help="SDXL pipeline: hub name or local diffusers folder (default stabilityai/sdxl-turbo)")
+    p.add_argument("--clip-model", default=None,
+                   help="open_clip model for scoring: name, local-dir:PATH or hf-hub:ORG/REPO (default ViT-L-14)")
+    p.add_argument("--clip-pretrained", default=None,
+                   help="open_clip pretrained tag or checkpoint file (default openai)")
+    p.add_argument("--aesthetic-head", default=None,
+                   help="aesthetic head file (.safetensors or .pth; default: the shipped LAION Aesthetic Predictor "
+                        "V2); 'random' for a random head (tiny test CLIP models only)")
+
+
+def resolve_models(args: argparse.Namespace) -> None:
+    """Fill --model, --clip-model, --clip-pretrained, --aesthetic-head and --steps-per-image in ``args``.
+
+    With --world: from the world, after checking its weight files against its manifest (one line if one is
+    missing or altered); the four model options are then refused, and ``args.genome_options`` holds the world's
+    calibrated genome scales. Without: the SDXL-Turbo / ViT-L/14 defaults (``args.genome_options`` empty).
+    """
+    if args.world is not None:
+        from .digits.world import get_world
+
+        given = [f"--{name.replace('_', '-')}" for name in (*MODEL_DEFAULTS, "aesthetic_head")
+                 if getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"--world {args.world} sets the models itself; drop {', '.join(given)}")
+        world = get_world(args.world)
+        world.verify()
+        args.model, args.clip_model, args.aesthetic_head = world.model, world.clip_model, world.aesthetic_head
+        args.clip_pretrained = MODEL_DEFAULTS["clip_pretrained"]      # ignored for a local-dir: model
+        args.genome_options = world.genome_options()
+        if args.steps_per_image is None:
+            args.steps_per_image = world.steps
+        return
+    args.genome_options = {}
+    for name, default in MODEL_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.steps_per_image is None:
+        args.steps_per_image = 1
 
 
 def _at_least_two(text: str) -> int:
@@ -89,6 +134,7 @@ def _check_args(args: argparse.Namespace) -> None:
     """What the option types cannot check alone, before anything is loaded."""
     if not args.prompt.strip():
         raise ValueError("the prompt must not be empty")
+    resolve_models(args)
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
 
@@ -104,7 +150,8 @@ def cmd_image(args: argparse.Namespace) -> int:
     recipe = ImageRecipe(prompt=args.prompt, model=args.model, fitness=args.fitness,
                          steps_per_image=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                          seed=args.seed, device=args.device, clip_model=args.clip_model,
-                         clip_pretrained=args.clip_pretrained, aesthetic_head=args.aesthetic_head, genome=args.genome)
+                         clip_pretrained=args.clip_pretrained, aesthetic_head=args.aesthetic_head, genome=args.genome,
+                         **args.genome_options)
     start = time.perf_counter()
     try:
         fitness = recipe.build()
@@ -131,5 +178,33 @@ def cmd_image(args: argparse.Namespace) -> int:
     print(f"  diverse set: {len(run.diverse)} distinct solution(s), fitness "
           f"{', '.join(f'{s.fitness:.4g}' for s in run.diverse[:8])}{' ...' if len(run.diverse) > 8 else ''}; "
           f"diversity {run.diversity:.3f} (mean pairwise cosine distance, {run.diversity_space} space)")
+    if args.world == "digits":
+        paths["ground_truth"] = _report_ground_truth(run, args.prompt, Path(args.out))
     print(f"  wrote {len(paths)} files to {Path(args.out)}: {', '.join(p.name for p in paths.values())}")
     return 0
+
+
+def _report_ground_truth(run: Any, prompt: str, out: Path) -> Path:
+    """The digits world's ground truth for the plain image, the best image and the diverse set: printed and
+    written to ``ground_truth.json``; returns that path."""
+    import json
+
+    import torch
+
+    from .digits.judge import judge
+
+    images = torch.stack([run.baseline_image, run.best_image, *[s.image for s in run.diverse]])
+    truth = judge(images, prompt)
+    rows: list[dict[str, Any]] = [{"image": name, "g": float(truth["g"][i]), "fidelity": float(truth["fidelity"][i]),
+             "digit_seen": int(truth["digit"][i])}
+            for i, name in enumerate(["plain", "best", *[f"diverse_{k:02d}" for k in range(len(run.diverse))]])]
+    plain, best, diverse = rows[0], rows[1], rows[2:]
+    kept = sum(float(r["fidelity"]) for r in diverse)
+    diverse_g = ", ".join(f"{r['g']:.2f}" for r in diverse[:8])
+    print(f"  ground truth (digits world): neatness g {best['g']:.2f} best vs {plain['g']:.2f} plain; the "
+          f"classifier sees digit {best['digit_seen']} in the best image, {plain['digit_seen']} in the plain one; "
+          f"diverse set: {kept:.0f} of {len(diverse)} keep the prompted digit, g "
+          f"{diverse_g}")
+    path = out / "ground_truth.json"
+    path.write_text(json.dumps({"prompt": prompt, "images": rows}, indent=1))
+    return path

@@ -28,7 +28,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ from .peers import PEERS, check_budget, check_peer, peer_fitness, run_peer
 from .prompts import PartiPrompt
 from .ssim import ssim
 
+#: ground truth for a benchmark: (images uint8 (B, 3, H, W), prompt) -> {name: (B,) values}
+Judge = Callable[[torch.Tensor, str], dict[str, Any]]
 RECORDS = "runs.jsonl"
 CONFIG = "config.json"
 TIMING_KEYS = ("seconds", "peak_gpu_gb")
@@ -121,7 +123,8 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
                     seeds: Iterable[int], budget: int, popsize: int, out: str | Path, *, steps: int = 1,
                     size: int | None = None, batch_size: int = 4, model: str = "pipeline",
                     method_options: dict[str, dict[str, Any]] | None = None, progress: bool = True,
-                    figures: bool = True) -> list[dict[str, Any]]:
+                    figures: bool = True, judge: Judge | None = None,
+                    genome_options: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Run every (prompt, method, seed) not yet in ``out`` and write the results; returns all records.
 
     Args:
@@ -138,6 +141,13 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         method_options: per-method options for :func:`latent.peers.run_peer`,
             e.g. ``{"adam": {"checkpointing": True}}``.
         progress: a tqdm bar counting images. figures: write the per-prompt figures.
+        judge: optional ground truth, ``judge(images uint8 (B, 3, H, W), prompt) -> {name: (B,)}`` (the digits
+            world's :func:`latent.digits.judge.judge`: true neatness ``g`` and prompt ``fidelity``); its values
+            for the baseline and the best image go into each record as ``baseline_<name>`` / ``best_<name>``,
+            and ``table.md`` gets a second table with 95 % confidence intervals.
+        genome_options: the prompt genome's scales and clamps (``prompt_scale``, ``pooled_scale``,
+            ``prompt_clamp``, ``pooled_clamp``) for every method; default the SDXL-calibrated ones (a world's
+            own: :meth:`latent.digits.world.World.genome_options`).
     """
     budget, popsize = check_budget(budget, popsize)
     methods = [check_peer(m).name for m in methods]
@@ -151,6 +161,8 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         raise ValueError("prompts: give a non-empty list of PartiPrompt (latent.prompts)")
     check_bool(progress, "progress")
     check_bool(figures, "figures")
+    if judge is not None and not callable(judge):
+        raise TypeError(f"judge must be a callable (images, prompt) -> dict, got {type(judge).__name__}")
     method_options = dict(method_options or {})
     for m in method_options:
         check_peer(m)
@@ -160,7 +172,11 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
     def creator_for(seed: int) -> ImageCreator:
         return ImageCreator(model, pipeline=pipeline, steps=steps, size=size, batch_size=batch_size, seed=seed)
 
-    _check_config(out, _settings(budget, popsize, creator_for(0), evaluator, method_options))
+    genome_options = dict(genome_options or {})
+    settings = _settings(budget, popsize, creator_for(0), evaluator, method_options)
+    if genome_options:
+        settings["genome_options"] = dict(sorted(genome_options.items()))
+    _check_config(out, settings)
     done = {_key(r["prompt"], r["method"], r["seed"]) for r in read_records(out)}
     todo = [(i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
             if _key(p.prompt, m, s) not in done]
@@ -169,10 +185,10 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
     try:
         for i, p, seed, method in todo:
             if (i, seed) not in baselines:
-                baselines[(i, seed)] = _baseline(creator_for(seed), evaluator, p.prompt, out, i, seed)
+                baselines[(i, seed)] = _baseline(creator_for(seed), evaluator, p.prompt, out, i, seed, judge)
             base = baselines[(i, seed)]
             record = _one_run(creator_for(seed), evaluator, p, i, seed, method, budget, popsize, base, out,
-                              method_options.get(method, {}), bar)
+                              method_options.get(method, {}), bar, judge, genome_options)
             with open(out / RECORDS, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
     finally:
@@ -180,15 +196,23 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
     return write_outputs(out, prompts, methods, seeds, figures=figures)
 
 
-def _baseline(creator: ImageCreator, evaluator: Any, prompt: str, out: Path, index: int, seed: int) -> dict[str, Any]:
+def _judged(judge: Judge | None, image: torch.Tensor, prompt: str) -> dict[str, float]:
+    """The judge's scalars for one uint8 image (3, H, W); {} without a judge."""
+    if judge is None:
+        return {}
+    return {k: float(torch.as_tensor(v).reshape(-1)[0]) for k, v in judge(image[None], prompt).items()}
+
+
+def _baseline(creator: ImageCreator, evaluator: Any, prompt: str, out: Path, index: int, seed: int,
+              judge: Judge | None = None) -> dict[str, Any]:
     """The prompt's plain image for this seed: its scores, uint8 image, features; saved as PNG."""
     from .genome import PromptGenome
     from .image_fitness import ImageFitness
 
     fit = ImageFitness(creator, evaluator, PromptGenome(*creator.encode(prompt)), prompt)
     images = fit.images(fit.genome.center[None])
-    comps = _scalars(fit.evaluate_images(images))
     image = to_uint8(images[0])
+    comps = {**_scalars(fit.evaluate_images(images)), **_judged(judge, image, prompt)}
     file = f"images/p{index:02d}_s{seed}_baseline.png"
     save_png(image, out / file)
     feats, space = image_features(evaluator, image[None])
@@ -197,8 +221,8 @@ def _baseline(creator: ImageCreator, evaluator: Any, prompt: str, out: Path, ind
 
 def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, seed: int, method: str,
              budget: int, popsize: int, base: dict[str, Any], out: Path, options: dict[str, Any],
-             bar: Any) -> dict[str, Any]:
-    fitness = peer_fitness(method, creator, evaluator, p.prompt)
+             bar: Any, judge: Judge | None = None, genome_options: dict[str, float] | None = None) -> dict[str, Any]:
+    fitness = peer_fitness(method, creator, evaluator, p.prompt, **(genome_options or {}))
     bar.set_postfix_str(f"{method} p{index:02d} s{seed}", refresh=False)
     start_images = creator.images_generated
     seen = [0]
@@ -227,6 +251,7 @@ def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, 
     }
     record.update({f"baseline_{k}": v for k, v in base["components"].items()})
     record.update({f"best_{k}": v for k, v in run.best_components.items()})
+    record.update({f"best_{k}": v for k, v in _judged(judge, run.best_image, p.prompt).items()})
     record.update({"cos_distance": cos_distance, "distance_space": space,
                    "ssim": float(ssim(run.best_image, base["image"])[0]),
                    "diversity": run.diversity, "diversity_space": run.diversity_space, "final_size": run.final_size,
@@ -284,6 +309,87 @@ def markdown_table(records: Sequence[dict[str, Any]], methods: Sequence[str]) ->
     return "\n".join(lines)
 
 
+def mean_ci(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % confidence interval (Student's t; 0 for one value)."""
+    from scipy.stats import t
+
+    vals = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return math.nan, math.nan
+    if len(vals) == 1:
+        return vals[0], 0.0
+    return statistics.fmean(vals), float(t.ppf(0.975, len(vals) - 1)) * statistics.stdev(vals) / math.sqrt(len(vals))
+
+
+def _ci(values: Sequence[float], digits: int) -> str:
+    m, h = mean_ci(values)
+    return "n/a" if math.isnan(m) else f"{m:.{digits}f} ± {h:.{digits}f}"
+
+
+def ground_truth_table(records: Sequence[dict[str, Any]], methods: Sequence[str]) -> str:
+    """Per method, mean ± 95 % CI over (prompt, seed) runs of the fitness gain over the plain image, the head
+    score, the true neatness g and its gain, and prompt fidelity (records with ``best_g``/``best_fidelity``)."""
+    head = ["optimiser", "runs", "Δ fitness", "aesthetic (head)", "Δ aesthetic", "g (true)", "Δ g",
+            "fidelity", "baseline fidelity"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    first = [r for r in records if r["method"] == records[0]["method"]] if records else []
+    lines.append("| baseline (plain image) | " + " | ".join(
+        [str(len(first)), "—", _ci([r.get("baseline_aesthetic", math.nan) for r in first], 3), "—",
+         _ci([r["baseline_g"] for r in first], 3), "—", _ci([r["baseline_fidelity"] for r in first], 3), "—"]) + " |")
+    for m in methods:
+        rs = [r for r in records if r["method"] == m and "best_g" in r]
+        if not rs:
+            continue
+        row = [m, str(len(rs)), _ci([r["best_fitness"] - r["baseline_fitness"] for r in rs], 3),
+               _ci([r.get("best_aesthetic", math.nan) for r in rs], 3),
+               _ci([r.get("best_aesthetic", math.nan) - r.get("baseline_aesthetic", math.nan) for r in rs], 3),
+               _ci([r["best_g"] for r in rs], 3), _ci([r["best_g"] - r["baseline_g"] for r in rs], 3),
+               _ci([r["best_fidelity"] for r in rs], 3), _ci([r["baseline_fidelity"] for r in rs], 3)]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append("Mean ± half-width of the 95 % confidence interval (Student's t) over prompts x seeds. Δ = best image "
+                 "- the prompt's plain image, per run. g: the ground-truth neatness (0-10); fidelity: share of best "
+                 "images in which the independent classifier sees the prompted digit.")
+    return "\n".join(lines)
+
+
+def plot_curves(records: Sequence[dict[str, Any]], methods: Sequence[str], path: Path) -> None:
+    """Best-so-far fitness gain over the plain image against images spent: mean over runs per method, with the
+    95 % confidence band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for m in methods:
+        rs = [r for r in records if r["method"] == m and r.get("curve")]
+        if not rs:
+            continue
+        budget = max(int(r["curve"][-1][0]) for r in rs)
+        grid = np.unique(np.linspace(1, budget, 64).round().astype(int))
+        gains = []
+        for r in rs:
+            n = np.array([c[0] for c in r["curve"]], dtype=float)
+            f = np.array([c[1] for c in r["curve"]], dtype=float)
+            idx = np.searchsorted(n, grid, side="right") - 1
+            gains.append(np.where(idx >= 0, f[np.clip(idx, 0, None)], np.nan) - r["baseline_fitness"])
+        g = np.array(gains)
+        mean = np.nanmean(g, axis=0)
+        half = [mean_ci(col.tolist())[1] for col in g.T]
+        ax.plot(grid, mean, label=m)
+        ax.fill_between(grid, mean - np.array(half), mean + np.array(half), alpha=0.15)
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("images spent")
+    ax.set_ylabel("best-so-far fitness - plain image's")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_prompt_figure(out: Path, prompt: str, seed: int, methods: Sequence[str],
                        records: Sequence[dict[str, Any]], path: Path) -> None:
     """The baseline image and each method's best image for one prompt and seed, with their fitness."""
@@ -327,9 +433,13 @@ def write_outputs(out: str | Path, prompts: Sequence[PartiPrompt], methods: Sequ
     flat = [{k: v for k, v in r.items() if k != "curve"} for r in records]
     write_results(flat, config, out)
     (out / "results.json").write_text(json.dumps({"config": config, "records": records}, indent=1))
-    (out / "table.md").write_text(markdown_table(records, methods) + "\n")
+    table = markdown_table(records, methods)
+    if records and all("best_g" in r for r in records):
+        table += "\n\n" + ground_truth_table(records, methods)
+    (out / "table.md").write_text(table + "\n")
     if figures and records:
         (out / "figures").mkdir(exist_ok=True)
+        plot_curves(records, methods, out / "figures" / "best_so_far.png")
         for p in prompts:
             i = order[p.prompt]
             if any(r["prompt"] == p.prompt and r["seed"] == seeds[0] for r in records):

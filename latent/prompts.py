@@ -75,20 +75,41 @@ def eigo_prompts(per_category: int = EIGO_PER_CATEGORY, seed: int = EIGO_SEED,
     return chosen
 
 
+DIGITS_DEV_PROMPTS = (
+    "a thick handwritten zero", "a small handwritten one", "a thin slanted handwritten two",
+    "a large handwritten three", "a small thin handwritten four", "an upright handwritten five",
+    "a large thick handwritten six", "a slanted handwritten seven", "a small thick handwritten eight",
+    "a thin upright handwritten nine",
+)
+"""The digits world's development prompts (calibration sweeps); the reported runs use :func:`digits_prompts`."""
+
+
+def digits_prompts(dev: bool = False) -> list[PartiPrompt]:
+    """The digits world's prompts: "a handwritten zero" ... "a handwritten nine" (reported runs; category
+    "digits"), or with ``dev=True`` :data:`DIGITS_DEV_PROMPTS` (tuning only; category "digits-dev")."""
+    if dev:
+        return [PartiPrompt(p, "digits-dev", "") for p in DIGITS_DEV_PROMPTS]
+    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    return [PartiPrompt(f"a handwritten {w}", "digits", "") for w in words]
+
+
 def read_prompt_list(spec: str) -> list[PartiPrompt]:
     """A prompt list by name or file.
 
-    ``"eigo"``: :func:`eigo_prompts` (36); ``"parti"``: all 1,632 Parti prompts; a ``.tsv`` path: a Parti-format
-    file; any other path: a text file with one prompt per line (blank lines and ``#`` lines skipped;
+    ``"digits"`` / ``"digits-dev"``: :func:`digits_prompts` (the digits world's ten reported / ten tuning
+    prompts); ``"eigo"``: :func:`eigo_prompts` (36); ``"parti"``: all 1,632 Parti prompts; a ``.tsv`` path: a
+    Parti-format file; any other path: a text file with one prompt per line (blank lines and ``#`` lines skipped;
     category "custom").
     """
+    if spec in ("digits", "digits-dev"):
+        return digits_prompts(dev=spec == "digits-dev")
     if spec == "eigo":
         return eigo_prompts()
     if spec == "parti":
         return load_parti()
     path = Path(spec)
     if not path.is_file():
-        raise FileNotFoundError(f"--prompts: not 'eigo', 'parti' or an existing file: {spec}")
+        raise FileNotFoundError(f"--prompts: not 'digits', 'digits-dev', 'eigo', 'parti' or an existing file: {spec}")
     if path.suffix.lower() == ".tsv":
         return load_parti(path)
     lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]

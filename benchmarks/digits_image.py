@@ -1,0 +1,210 @@
+"""`diffevo image --world digits` on the ten reported prompts: gain, ground truth, the diverse set, a grid.
+
+For each prompt ("a handwritten zero" ... "a handwritten nine") and seed, one image run exactly as the CLI runs it
+(``ImageRecipe`` with the world's models and genome scales, ``run_image_evolution`` with the package defaults
+unless overridden), then the digits world's ground truth (:func:`latent.digits.judge.judge`) for the prompt's
+plain image, the best image and every member of the diverse set:
+
+- fitness gain of the best image over the plain image; the head's aesthetic score and the true neatness g of
+  both; fidelity (the independent classifier sees the prompted digit);
+- reward hacking: runs whose head score rose while g fell, or whose best image lost the prompted digit;
+- the diverse set: solutions, those that keep the prompted digit, those among them that differ visibly
+  (mean |pixel difference| >= ``--visible``), pairwise pixel and CLIP-image cosine distances.
+
+Writes ``<out>/runs.jsonl`` (resumable), ``<out>/table.md``, ``<out>/versions.txt`` and ``<out>/grid.png`` (per
+prompt, first seed: the plain image, the best image, the diverse set).
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/digits_image.py [--seeds 0,1,2] [--fitness eigo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from digits_calibration import pixel_distance, visible_solutions  # noqa: E402
+
+from latent.digits.judge import judge  # noqa: E402
+from latent.digits.world import DIGITS  # noqa: E402
+from latent.image_fitness import ImageRecipe  # noqa: E402
+from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE, run_image_evolution  # noqa: E402
+from latent.prompts import digits_prompts  # noqa: E402
+from tasks.provenance import write_versions  # noqa: E402
+
+
+def recipe_for(prompt: str, seed: int, fitness: str) -> ImageRecipe:
+    """What ``diffevo image PROMPT --world digits --fitness FITNESS --seed SEED`` builds."""
+    return ImageRecipe(prompt=prompt, model=DIGITS.model, fitness=fitness, steps_per_image=DIGITS.steps,
+                       batch_size=DEFAULT_POPSIZE, seed=seed, device="cpu", clip_model=DIGITS.clip_model,
+                       aesthetic_head=DIGITS.aesthetic_head, **DIGITS.genome_options())
+
+
+def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, Any], list[torch.Tensor]]:
+    fit = recipe_for(prompt, seed, args.fitness).build()
+    start = time.perf_counter()
+    run = run_image_evolution(fit, popsize=args.popsize, generations=args.generations, latent_dim=args.latent_dim,
+                              seed=seed)
+    seconds = time.perf_counter() - start
+    images = torch.stack([run.baseline_image, run.best_image, *[s.image for s in run.diverse]])
+    truth = judge(images, prompt)
+    with torch.no_grad():
+        emb = fit.evaluator.image_embeddings(images.float() / 255.0).double()
+    diverse = list(range(2, images.shape[0]))
+    pairs = [(a, b) for i, a in enumerate(diverse) for b in diverse[i + 1:]]
+    faithful = [images[i] for i in diverse if float(truth["fidelity"][i]) == 1.0]
+    rec = {
+        "prompt": prompt, "seed": seed, "fitness": args.fitness, "popsize": args.popsize,
+        "generations": args.generations, "latent_dim": args.latent_dim,
+        "cluster_radius": run.settings["cluster_radius"],
+        "baseline_fitness": run.baseline_fitness, "best_fitness": run.best_fitness,
+        "gain": run.best_fitness - run.baseline_fitness,
+        "baseline_aesthetic": run.baseline_components.get("aesthetic"),
+        "best_aesthetic": run.best_components.get("aesthetic"),
+        "baseline_g": float(truth["g"][0]), "best_g": float(truth["g"][1]),
+        "baseline_fidelity": float(truth["fidelity"][0]), "best_fidelity": float(truth["fidelity"][1]),
+        "diverse_size": len(diverse), "diverse_faithful": len(faithful),
+        "diverse_visible_faithful": visible_solutions(faithful, args.visible),
+        "diverse_g": [float(truth["g"][i]) for i in diverse],
+        "diverse_fidelity": [float(truth["fidelity"][i]) for i in diverse],
+        "diverse_fitness": [s.fitness for s in run.diverse],
+        "pixel_distances": [pixel_distance(images[a], images[b]) for a, b in pairs],
+        "clip_distances": [float(1 - emb[a] @ emb[b]) for a, b in pairs],
+        "diversity": run.diversity, "seconds": seconds, "images": args.popsize * args.generations,
+    }
+    return rec, [images[i] for i in range(images.shape[0])]
+
+
+def _m(values: list[float], digits: int = 3) -> str:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return "n/a"
+    from latent.image_bench import mean_ci
+
+    mean, half = mean_ci(vals)
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def table(records: list[dict[str, Any]], visible: float) -> str:
+    n = len(records)
+    hacked = [r for r in records
+              if (r["best_aesthetic"] or 0) > (r["baseline_aesthetic"] or 0) and r["best_g"] < r["baseline_g"]]
+    lost = [r for r in records if r["best_fidelity"] < r["baseline_fidelity"]]
+    by_prompt: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_prompt.setdefault(r["prompt"], []).append(r)
+    hits = sum(1 for rs in by_prompt.values()
+               if statistics.fmean(r["diverse_visible_faithful"] >= 3 for r in rs) >= 0.5)
+    reached = sum(r["diverse_visible_faithful"] >= 3 for r in records)
+    pix = [statistics.fmean(r["pixel_distances"]) for r in records if r["pixel_distances"]]
+    cos = [statistics.fmean(r["clip_distances"]) for r in records if r["clip_distances"]]
+    col = {k: [r[k] for r in records] for k in records[0] if not isinstance(records[0][k], list)}
+    lines = [
+        "| measure | plain image | best image | diverse set (all members) |", "|---|---|---|---|",
+        f"| fitness | {_m([r['baseline_fitness'] for r in records])} | {_m([r['best_fitness'] for r in records])} | "
+        f"{_m([statistics.fmean(r['diverse_fitness']) for r in records])} |",
+        f"| fitness gain over the plain image | — | {_m([r['gain'] for r in records])} | "
+        f"{_m([statistics.fmean(r['diverse_fitness']) - r['baseline_fitness'] for r in records])} |",
+        f"| aesthetic (head) | {_m(col['baseline_aesthetic'])} | {_m(col['best_aesthetic'])} | — |",
+        f"| true neatness g | {_m([r['baseline_g'] for r in records])} | {_m([r['best_g'] for r in records])} | "
+        f"{_m([statistics.fmean(r['diverse_g']) for r in records])} |",
+        f"| fidelity (classifier sees the prompted digit) | {_m([r['baseline_fidelity'] for r in records])} | "
+        f"{_m(col['best_fidelity'])} | {_m([statistics.fmean(r['diverse_fidelity']) for r in records])} |",
+        "",
+        "| diverse set | value |", "|---|---|",
+        f"| solutions per run | {_m([r['diverse_size'] for r in records], 2)} |",
+        f"| ... that keep the prompted digit | {_m([r['diverse_faithful'] for r in records], 2)} |",
+        f"| ... and differ visibly from each other (mean abs pixel diff >= {visible}) | "
+        f"{_m([r['diverse_visible_faithful'] for r in records], 2)} |",
+        f"| runs with >= 3 visibly distinct faithful solutions | {reached} of {n} |",
+        f"| prompts where most seeds reach that | {hits} of {len(by_prompt)} |",
+        f"| pairwise pixel distance (mean abs, 0-1) | {_m(pix)} |",
+        f"| pairwise CLIP-image cosine distance | {_m(cos)} |",
+        "",
+        f"Reward hacking: {len(hacked)} of {n} runs raised the head's score while the true g fell "
+        f"(mean Δg in those: {_m([r['best_g'] - r['baseline_g'] for r in hacked])}); {len(lost)} of {n} best "
+        "images lost the prompted digit that the plain image showed.",
+    ]
+    return "\n".join(lines)
+
+
+def grid(rows: list[tuple[str, list[torch.Tensor]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), width, figsize=(1.1 * width, 1.2 * len(rows)), squeeze=False)
+    for r, (prompt, images) in enumerate(rows):
+        for c in range(width):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c < len(images):
+                ax.imshow(images[c].permute(1, 2, 0).numpy())
+                if r == 0:
+                    ax.set_title(["plain", "best"][c] if c < 2 else f"set {c - 2}", fontsize=7)
+        axes[r][0].text(-4, 16, prompt.replace("a handwritten ", ""), fontsize=7, ha="right", va="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--fitness", default="eigo", choices=("eigo", "aesthetic", "clip"))
+    ap.add_argument("--popsize", type=int, default=DEFAULT_POPSIZE)
+    ap.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS)
+    ap.add_argument("--latent-dim", type=int, default=DEFAULT_LATENT_DIM)
+    ap.add_argument("--visible", type=float, default=0.05)
+    ap.add_argument("--out", default="benchmarks/results/digits_world/image_runs")
+    args = ap.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    DIGITS.verify()
+    path = out / "runs.jsonl"
+    key = (args.fitness, args.popsize, args.generations, args.latent_dim)
+    records = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+    records = [r for r in records if (r["fitness"], r["popsize"], r["generations"], r["latent_dim"]) == key]
+    done = {(r["prompt"], r["seed"]) for r in records}
+    rows = []
+    for p in digits_prompts():
+        for seed in seeds:
+            if (p.prompt, seed) in done and seed != seeds[0]:
+                continue
+            rec, images = one_run(p.prompt, seed, args)
+            if (p.prompt, seed) not in done:
+                records.append(rec)
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+            if seed == seeds[0]:
+                rows.append((p.prompt, images[:8]))
+            print(f"{p.prompt} seed {seed}: gain {rec['gain']:+.3f}, g {rec['baseline_g']:.2f} -> {rec['best_g']:.2f}, "
+                  f"fidelity {rec['best_fidelity']:.0f}, {rec['diverse_visible_faithful']} visibly distinct faithful "
+                  f"({rec['seconds']:.1f} s)", flush=True)
+    records = [r for r in records if r["seed"] in seeds]
+    grid(rows, out / "grid.png")
+    text = (f"Command: python {' '.join(sys.argv)}\n\nDigits world, the ten reported prompts, seeds {seeds}, fitness "
+            f"{args.fitness}, popsize {args.popsize} x {args.generations} generations, latent_dim {args.latent_dim}. "
+            "Mean ± 95 % CI over prompts x seeds.\n\n" + table(records, args.visible) + "\n")
+    (out / "table.md").write_text(text)
+    write_versions(out / "versions.txt")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
