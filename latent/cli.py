@@ -175,7 +175,8 @@ def cmd_image(args: argparse.Namespace) -> int:
     base = ", ".join(f"{k} {v:.4g}" for k, v in run.baseline_components.items() if k != "fitness")
     print(f"  best fitness {run.best_fitness:.4g} ({comps}); "
           f"the prompt's plain image {run.baseline_fitness:.4g} ({base})")
-    print(f"  diverse set: {len(run.diverse)} distinct solution(s), fitness "
+    print(f"  diverse set: {len(run.diverse)} distinct solution(s) better than the plain image (final population: "
+          f"{run.final_solutions} cluster(s)), fitness "
           f"{', '.join(f'{s.fitness:.4g}' for s in run.diverse[:8])}{' ...' if len(run.diverse) > 8 else ''}; "
           f"diversity {run.diversity:.3f} (mean pairwise cosine distance, {run.diversity_space} space)")
     if args.world == "digits":

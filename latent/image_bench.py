@@ -368,7 +368,8 @@ def plot_curves(records: Sequence[dict[str, Any]], methods: Sequence[str], path:
         if not rs:
             continue
         budget = max(int(r["curve"][-1][0]) for r in rs)
-        grid = np.unique(np.linspace(1, budget, 64).round().astype(int))
+        first = max(int(r["curve"][0][0]) for r in rs)          # every run has a best-so-far from here on
+        grid = np.unique(np.geomspace(first, budget, 64).round().astype(int))
         gains = []
         for r in rs:
             n = np.array([c[0] for c in r["curve"]], dtype=float)

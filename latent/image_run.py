@@ -7,10 +7,14 @@ coordinates (Latent Diffusion Evolution; the genome has ~157k dimensions for SDX
 generations = ``generations - 1`` denoising steps, ``popsize * generations`` images (plus one baseline image:
 the prompt's plain image).
 
-The :class:`ImageRunResult` holds the best image and the *diverse set*: the final population grouped into
-distinct solutions (average-linkage clusters by cosine distance in CLIP-image space when the evaluator returns
-``image_embeds``, else in the genome's diffusion space), the best member of each, and the diversity figure —
-mean pairwise cosine distance of the final population (and of the diverse set) in the same space.
+The :class:`ImageRunResult` holds the best image and the *diverse set*: the run's distinct solutions that beat
+the prompt's plain image. After every generation the members join an archive (:func:`merge_archive`) that keeps
+the best member of each cluster (average linkage by cosine distance in CLIP-image space when the evaluator
+returns ``image_embeds``, else in the genome's diffusion space). The archive, not the final population alone, is
+the diverse set, because the reverse diffusion concentrates the final population: measured on the digits world,
+the final population is usually one cluster (``final_solutions``) while the archive holds several visibly
+different images (README, "The digits world"). The diversity figure is the mean pairwise cosine distance of the
+final population (and of the diverse set) in the same space.
 
 Checkpoints (``checkpoint=PATH``) are written after every generation with
 :func:`diffevo.checkpoint.save_checkpoint` and hold only tensors, lists, dicts, numbers and strings (they load
@@ -63,7 +67,7 @@ class Solution:
     x: torch.Tensor                 # (dim,) genome
     image: torch.Tensor             # (3, H, W) uint8
     fitness: float
-    members: int                    # final-population members in this cluster
+    members: int                    # evaluated images in this cluster (archive) / final members (final population)
     components: dict[str, float] = field(default_factory=dict)
 
 
@@ -73,10 +77,12 @@ class ImageRunResult:
 
     best_image (3, H, W) uint8, best_fitness, best_x (dim,), best_components: the best image ever evaluated;
     baseline_image / baseline_fitness / baseline_components: the prompt's plain image (the genome's centre);
-    diverse: distinct solutions of the final population, best first; diversity: mean pairwise cosine distance
-    of the final population in ``diversity_space`` ('clip-image' or 'genome'); diverse_set_diversity: the same
-    over the diverse set's members; generation_best: one uint8 image per generation; log: one dict per
-    generation (fitness, raw evaluator components, diversity, seconds); result: the optimizer's Result.
+    diverse: the run's distinct solutions that beat the plain image, best first (from the archive of every
+    evaluated generation, :func:`merge_archive`; the best one alone if none beat it); final_solutions: the
+    clusters of the final population alone; diversity: mean pairwise cosine distance of the final population in
+    ``diversity_space`` ('clip-image' or 'genome'); diverse_set_diversity: the same over the diverse set;
+    generation_best: one uint8 image per generation; log: one dict per generation (fitness, raw evaluator
+    components, diversity, seconds); result: the optimizer's Result.
     """
 
     best_image: torch.Tensor
@@ -87,6 +93,7 @@ class ImageRunResult:
     baseline_fitness: float
     baseline_components: dict[str, float]
     diverse: list[Solution]
+    final_solutions: int
     diversity: float
     diverse_set_diversity: float
     diversity_space: str
@@ -106,7 +113,8 @@ class ImageRunResult:
 
     def __repr__(self) -> str:
         return (f"ImageRunResult(best_fitness={self.best_fitness:.4g}, baseline_fitness={self.baseline_fitness:.4g}, "
-                f"distinct solutions={len(self.diverse)}, diversity={self.diversity:.3f} ({self.diversity_space}), "
+                f"distinct solutions={len(self.diverse)}, final-population clusters={self.final_solutions}, "
+                f"diversity={self.diversity:.3f} ({self.diversity_space}), "
                 f"generations={len(self.log)})")
 
 
@@ -174,6 +182,45 @@ def diverse_set(x: torch.Tensor, fitness: torch.Tensor, images: torch.Tensor, co
     return sols
 
 
+ARCHIVE_CAPACITY = 64
+"""Most distinct solutions the run's archive keeps (the best, by fitness)."""
+
+
+def merge_archive(archive: dict[str, Any], x: torch.Tensor, fitness: torch.Tensor, images: torch.Tensor,
+                  components: dict[str, torch.Tensor], features: torch.Tensor, radius: float,
+                  capacity: int = ARCHIVE_CAPACITY) -> dict[str, Any]:
+    """Merge one generation into the archive of distinct solutions; returns the new archive.
+
+    The archive holds one entry per cluster (average linkage at cosine distance ``radius`` over archive and
+    generation together): its best member's genome ``x`` (k, dim), ``fitness`` (k,), uint8 ``images`` (k, 3, H, W),
+    L2-normalised ``features`` (k, E), scalar ``components`` {name: (k,)} and ``members`` (k,), the evaluated
+    images that fell in the cluster. At most ``capacity`` entries, best first. An empty archive is ``{}``.
+    """
+    f = torch.where(torch.isfinite(fitness), fitness.double(), torch.full_like(fitness.double(), -math.inf))
+    scalars = {k: v.double() for k, v in components.items() if v.ndim == 1}
+    new: dict[str, Any] = {"x": x.detach().cpu().float(), "fitness": f.cpu(), "images": images,
+                           "features": features.double().cpu(), "members": torch.ones(x.shape[0], dtype=torch.int64),
+                           "components": scalars}
+    if archive:
+        new = {"x": torch.cat([archive["x"], new["x"]]), "fitness": torch.cat([archive["fitness"], new["fitness"]]),
+               "images": torch.cat([archive["images"], new["images"]]),
+               "features": torch.cat([archive["features"], new["features"]]),
+               "members": torch.cat([archive["members"], new["members"]]),
+               "components": {k: torch.cat([archive["components"][k], v]) for k, v in scalars.items()
+                              if k in archive["components"]}}
+    labels = torch.as_tensor(cluster_labels(new["features"], radius))
+    keep, counts = [], []
+    for lab in torch.unique(labels):
+        idx = torch.nonzero(labels == lab)[:, 0]
+        keep.append(int(idx[torch.argmax(new["fitness"][idx])]))
+        counts.append(int(new["members"][idx].sum()))
+    order = sorted(range(len(keep)), key=lambda j: -float(new["fitness"][keep[j]]))[:capacity]
+    rows = torch.tensor([keep[j] for j in order], dtype=torch.int64)
+    return {"x": new["x"][rows], "fitness": new["fitness"][rows], "images": new["images"][rows],
+            "features": new["features"][rows], "members": torch.tensor([counts[j] for j in order], dtype=torch.int64),
+            "components": {k: v[rows] for k, v in new["components"].items()}}
+
+
 # ----------------------------------------------------------------- the run
 class _RunState:
     """The checkpointed state of an image run (plain tensors, lists, dicts, numbers, strings)."""
@@ -186,11 +233,13 @@ class _RunState:
         self.baseline: dict[str, Any] = {}
         self.last_images: torch.Tensor | None = None
         self.last_components: dict[str, torch.Tensor] = {}
+        self.archive: dict[str, Any] = {}
 
     def state_dict(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, "settings": self.settings, "optimizer": self.opt.state_dict(),
                 "log": self.log, "generation_best": self.generation_best, "best": self.best,
-                "baseline": self.baseline, "last_images": self.last_images, "last_components": self.last_components}
+                "baseline": self.baseline, "last_images": self.last_images, "last_components": self.last_components,
+                "archive": self.archive}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
@@ -208,6 +257,7 @@ class _RunState:
         self.baseline = dict(state["baseline"])
         self.last_images = state["last_images"]
         self.last_components = dict(state["last_components"])
+        self.archive = dict(state["archive"])
 
 
 def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any, cluster_radius: Any,
@@ -262,7 +312,7 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
     settings = {"prompt": fitness.prompt, "model": fitness.creator.model, "steps_per_image": fitness.creator.steps,
                 "size": fitness.creator.size, "image_seed": fitness.creator.seed, "genome": type(genome).__name__,
                 "dim": genome.dim, "popsize": popsize, "generations": generations, "latent_dim": latent_dim,
-                "seed": seed, "noise": float(noise), "fitness_map": fitness_map,
+                "seed": seed, "noise": float(noise), "fitness_map": fitness_map, "cluster_radius": cluster_radius,
                 "evaluator": repr(fitness.evaluator)}
     run = _RunState(settings, opt)
     if checkpoint is not None and Path(checkpoint).is_file():
@@ -299,6 +349,8 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
             run.generation_best.append(to_uint8(images[i]))
             run.last_images = to_uint8(images)
             run.last_components = {k: v.detach().cpu() for k, v in comps.items()}
+            radius = CLUSTER_RADIUS[space] if cluster_radius is None else float(cluster_radius)
+            run.archive = merge_archive(run.archive, x, f, run.last_images, run.last_components, feats, radius)
             if checkpoint is not None:
                 save_checkpoint(run, checkpoint)
             bar.update(1)
@@ -316,26 +368,22 @@ def _result(run: _RunState, genome: Any, cluster_radius: float | None) -> ImageR
     assert images is not None   # set by every generation (or restored from the checkpoint); runs have >= 2
     feats, space = solution_features(res.population, comps, genome.center, genome.scale)
     radius = CLUSTER_RADIUS[space] if cluster_radius is None else float(cluster_radius)
-    sols = diverse_set(res.population, res.fitness, images, comps, feats, radius)
-    sol_feats, _ = solution_features(torch.stack([s.x for s in sols]),
-                                     _select(comps, [s for s in sols], res.population), genome.center, genome.scale)
+    final = diverse_set(res.population, res.fitness, images, comps, feats, radius)
+    archive = run.archive
+    good = [i for i in range(archive["fitness"].shape[0]) if float(archive["fitness"][i]) >= run.baseline["fitness"]]
+    good = good or [0]                                   # nothing beat the plain image: the best one found
+    sols = [Solution(archive["x"][i].clone(), archive["images"][i].clone(), float(archive["fitness"][i]),
+                     int(archive["members"][i]), {k: float(v[i]) for k, v in archive["components"].items()})
+            for i in good]
+    sol_feats = archive["features"][good]
     return ImageRunResult(
         best_image=run.best["image"], best_fitness=run.best["fitness"], best_x=run.best["x"],
         best_components=run.best["components"], baseline_image=run.baseline["image"],
         baseline_fitness=run.baseline["fitness"], baseline_components=run.baseline["components"],
-        diverse=sols, diversity=mean_pairwise_cosine_distance(feats),
+        diverse=sols, final_solutions=len(final), diversity=mean_pairwise_cosine_distance(feats),
         diverse_set_diversity=mean_pairwise_cosine_distance(sol_feats), diversity_space=space,
         generation_best=list(run.generation_best), log=list(run.log), result=res,
         settings={**run.settings, "cluster_radius": radius})
-
-
-def _select(comps: dict[str, torch.Tensor], sols: list[Solution], population: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The ``image_embeds`` rows of the diverse set's members (matched by genome), if present."""
-    emb = comps.get("image_embeds")
-    if emb is None:
-        return {}
-    rows = [int(torch.nonzero((population == s.x).all(dim=1))[0]) for s in sols]
-    return {"image_embeds": emb[rows]}
 
 
 # ----------------------------------------------------------------- artefacts

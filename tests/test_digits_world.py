@@ -231,3 +231,24 @@ def test_image_bench_on_the_world_reports_ground_truth(tmp_path, capsys):
     records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     assert len(records) == 4 and all({"best_g", "baseline_g", "best_fidelity"} <= set(r) for r in records)
     assert (out / "figures" / "best_so_far.png").is_file()
+
+
+def test_mean_ci_matches_student_t():
+    from latent.image_bench import mean_ci
+
+    mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and abs(half - 3.182446 * 1.290994 / 2) < 1e-5     # t(0.975, 3) * sd / sqrt(n)
+    assert mean_ci([5.0]) == (5.0, 0.0)
+
+
+@pytest.mark.slow
+def test_training_command_writes_a_verifiable_world(tmp_path):
+    from latent.digits.train import main as train_main
+
+    out = tmp_path / "world"
+    assert train_main(["--quick", "--out", str(out)]) == 0
+    manifest = verify_world(out)
+    assert manifest["settings"]["unet_steps"] == 3 and "measures" in manifest
+    assert (out / "generator" / "model_index.json").is_file() and (out / "clip" / "open_clip_config.json").is_file()
+    pipe = load_sdxl_pipeline(str(out / "generator"), device="cpu")
+    assert pipe.unet.dtype == torch.float32 and pipe.vae.config.scaling_factor > 0

@@ -54,7 +54,9 @@ def test_diverse_set_holds_several_distinct_solutions_on_a_score_with_several_op
     assert bool((final < middle).any()) and bool((final > middle).any())      # both optima are populated
     assert len(run.diverse) > 1
     fits = [s.fitness for s in run.diverse]
-    assert fits == sorted(fits, reverse=True) and sum(s.members for s in run.diverse) == 32
+    assert fits == sorted(fits, reverse=True) and all(f >= run.baseline_fitness for f in fits)
+    assert all(s.members >= 1 for s in run.diverse) and sum(s.members for s in run.diverse) <= 32 * 8
+    assert run.final_solutions > 1                              # the final population alone holds both optima
     assert run.diverse_set_diversity > 0
     solutions = run.solutions                                   # the package's solution-set type
     assert isinstance(solutions, SolutionSet) and len(solutions) == len(run.diverse)
@@ -120,3 +122,22 @@ def test_invalid_run_arguments_are_refused_before_any_work(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         run_image_evolution(fit, **kwargs)
     assert fit.creator.images_generated == before
+
+
+def test_archive_keeps_the_best_of_each_cluster_across_generations():
+    from latent.image_run import merge_archive
+
+    def generation(direction, fitness):
+        feats = torch.nn.functional.normalize(torch.tensor(direction, dtype=torch.float64), dim=1)
+        n = feats.shape[0]
+        f = torch.tensor(fitness, dtype=torch.float64)
+        return (torch.arange(n, dtype=torch.float32)[:, None].expand(n, 3), f,
+                torch.zeros(n, 3, 4, 4, dtype=torch.uint8), {"aesthetic": f}, feats)
+
+    archive = merge_archive({}, *generation([[1, 0], [1, 0.01], [0, 1]], [1.0, 2.0, 0.5]), radius=0.05)
+    assert archive["fitness"].tolist() == [2.0, 0.5] and archive["members"].tolist() == [2, 1]
+    archive = merge_archive(archive, *generation([[0, 1], [-1, 0]], [3.0, 0.1]), radius=0.05)
+    assert archive["fitness"].tolist() == [3.0, 2.0, 0.1]          # the (0, 1) cluster improved; a new one
+    assert archive["members"].tolist() == [2, 2, 1] and archive["components"]["aesthetic"].tolist() == [3.0, 2.0, 0.1]
+    capped = merge_archive(archive, *generation([[1, 1]], [0.0]), radius=0.05, capacity=2)
+    assert capped["fitness"].tolist() == [3.0, 2.0]

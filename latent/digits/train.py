@@ -63,11 +63,11 @@ class TrainingConfig:
     vae_batch: int = 64
     vae_lr: float = 2e-3
     vae_kl: float = 1e-5
-    unet_steps: int = 2200
+    unet_steps: int = 1800
     unet_batch: int = 128
     unet_lr: float = 1e-3
     ema: float = 0.995
-    clip_steps: int = 500
+    clip_steps: int = 1000
     clip_batch: int = 256
     clip_lr: float = 2e-3
     head_steps: int = 1500
