@@ -45,7 +45,7 @@ from latent.digits.world import DIGITS  # noqa: E402
 from latent.evaluators import load_evaluator  # noqa: E402
 from latent.genome import PromptGenome, measure_embedding_stats  # noqa: E402
 from latent.image_fitness import ImageFitness  # noqa: E402
-from latent.image_run import cluster_labels, run_image_evolution, solution_features  # noqa: E402
+from latent.image_run import cluster_labels, merge_archive, run_image_evolution, solution_features  # noqa: E402
 from latent.prompts import digits_prompts  # noqa: E402
 from tasks.provenance import write_versions  # noqa: E402
 
@@ -92,13 +92,39 @@ def cluster_measures(fit: ImageFitness, run: Any, radius: float, prompt: str, vi
             "mean_pixel_distance": statistics.fmean(pix) if pix else math.nan}
 
 
+def archive_measures(generations: list[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]], radius: float,
+                     baseline_fitness: float, prompt: str, visible: float) -> dict[str, Any]:
+    """The image run's diverse set at ``radius``: the archive of every generation (as ``run_image_evolution``
+    builds it), its solutions that beat the plain image, those that keep the prompted digit and differ visibly."""
+    archive: dict[str, Any] = {}
+    for fitness, images, comps in generations:
+        feats = torch.nn.functional.normalize(comps["image_embeds"].double(), dim=1)
+        archive = merge_archive(archive, torch.zeros(fitness.shape[0], 1), fitness, images, comps, feats, radius)
+    good = [i for i in range(archive["fitness"].shape[0]) if float(archive["fitness"][i]) >= baseline_fitness] or [0]
+    images = archive["images"][good]
+    truth = judge(images, prompt)
+    faithful = [images[k] for k in range(len(good)) if float(truth["fidelity"][k]) == 1.0]
+    pix = [pixel_distance(images[a], images[b]) for a in range(len(good)) for b in range(a + 1, len(good))]
+    return {"archive_solutions": len(good), "archive_faithful": len(faithful),
+            "archive_visible_faithful": visible_solutions(faithful, visible),
+            "archive_visible_pair_share": (sum(p >= visible for p in pix) / len(pix)) if pix else math.nan}
+
+
 def one_run(pipe: Any, evaluator: Any, stats: Any, prompt: str, seed: int, fraction: float, latent_dim: int,
             popsize: int, generations: int, radii: list[float], visible: float) -> dict[str, Any]:
     creator = ImageCreator(DIGITS.model, pipeline=pipe, steps=DIGITS.steps, batch_size=popsize, seed=seed)
     pe, pooled = creator.encode(prompt)
     fit = ImageFitness(creator, evaluator, PromptGenome.from_stats(pe, pooled, stats, fraction=fraction), prompt)
+    seen: list[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]] = []
+
+    def keep(generation: int, entry: dict[str, Any]) -> None:
+        assert fit.last_images is not None
+        seen.append((torch.tensor(entry["fitness"], dtype=torch.float64),
+                     (fit.last_images.clamp(0, 1) * 255).round().to(torch.uint8), dict(fit.last_components)))
+
     start = time.perf_counter()
-    run = run_image_evolution(fit, popsize=popsize, generations=generations, latent_dim=latent_dim, seed=seed)
+    run = run_image_evolution(fit, popsize=popsize, generations=generations, latent_dim=latent_dim, seed=seed,
+                              callback=keep)
     truth = judge(torch.stack([run.baseline_image, run.best_image]), prompt)
     record = {"prompt": prompt, "seed": seed, "fraction": fraction, "latent_dim": latent_dim,
               "baseline_fitness": run.baseline_fitness, "best_fitness": run.best_fitness,
@@ -107,7 +133,8 @@ def one_run(pipe: Any, evaluator: Any, stats: Any, prompt: str, seed: int, fract
               "baseline_fidelity": float(truth["fidelity"][0]), "best_fidelity": float(truth["fidelity"][1]),
               "diversity": run.diversity, "seconds": time.perf_counter() - start}
     for r in radii:
-        record[f"r{r:g}"] = cluster_measures(fit, run, r, prompt, visible)
+        record[f"r{r:g}"] = {**cluster_measures(fit, run, r, prompt, visible),
+                             **archive_measures(seen, r, run.baseline_fitness, prompt, visible)}
     return record
 
 
@@ -118,7 +145,8 @@ def _mean(values: list[float]) -> str:
 
 def table(records: list[dict[str, Any]], radii: list[float]) -> str:
     head = ["fraction", "latent_dim", "runs", "Δ fitness", "best g", "Δ g", "fidelity"]
-    head += [f"clusters / visible faithful @{r:g}" for r in radii]
+    head += [f"final pop. clusters / visible faithful @{r:g}" for r in radii]
+    head += [f"archive: better than plain / visible faithful @{r:g}" for r in radii]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = sorted({(r["fraction"], r["latent_dim"]) for r in records})
     for fraction, latent_dim in keys:
@@ -129,12 +157,16 @@ def table(records: list[dict[str, Any]], radii: list[float]) -> str:
         for x in radii:
             clusters = _mean([r[f"r{x:g}"]["clusters"] for r in rs])
             row.append(f"{clusters} / {_mean([r[f'r{x:g}']['visible_faithful'] for r in rs])}")
+        for x in radii:
+            better = _mean([r[f"r{x:g}"]["archive_solutions"] for r in rs])
+            row.append(f"{better} / {_mean([r[f'r{x:g}']['archive_visible_faithful'] for r in rs])}")
         lines.append("| " + " | ".join(row) + " |")
-    share = ["| radius | share of diverse-set pairs that differ visibly | mean pixel distance of those pairs |",
-             "|---|---|---|"]
+    share = ["| radius | final population: share of cluster pairs that differ visibly | mean pixel distance of those "
+             "pairs | archive: share of solution pairs that differ visibly |", "|---|---|---|---|"]
     for x in radii:
         share.append(f"| {x:g} | {_mean([r[f'r{x:g}']['visible_pair_share'] for r in records])} | "
-                     f"{_mean([r[f'r{x:g}']['mean_pixel_distance'] for r in records])} |")
+                     f"{_mean([r[f'r{x:g}']['mean_pixel_distance'] for r in records])} | "
+                     f"{_mean([r[f'r{x:g}']['archive_visible_pair_share'] for r in records])} |")
     return "\n".join(lines) + "\n\n" + "\n".join(share)
 
 
@@ -183,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"Command: python {' '.join(sys.argv)}\n\nDigits world, development prompts (digits-dev), seeds {seeds}, "
             f"popsize {args.popsize} x {args.generations} generations, fitness eigo; embedding stats "
             f"{json.dumps(stats.as_dict())}; visible = mean |pixel difference| >= {args.visible}. Values are means "
-            "over runs; 'visible faithful' = diverse-set solutions that keep the prompted digit and differ visibly "
-            "from each other (greedy, best first).\n\n" + table(records, radii) + "\n")
+            "over runs. 'final pop. clusters': clusters of the final population alone; 'archive': the image run's "
+            "diverse set (the best of each cluster over every generation), its solutions better than the plain image; "
+            "'visible faithful': solutions that keep the prompted digit and differ visibly from each other (greedy, "
+            "best first).\n\n" + table(records, radii) + "\n")
     (out / "table.md").write_text(text)
     write_versions(out / "versions.txt")
     print(text)

@@ -1,8 +1,9 @@
 """`diffevo image --world digits` on the ten reported prompts: gain, ground truth, the diverse set, a grid.
 
 For each prompt ("a handwritten zero" ... "a handwritten nine") and seed, one image run exactly as the CLI runs it
-(``ImageRecipe`` with the world's models and genome scales, ``run_image_evolution`` with the package defaults
-unless overridden), then the digits world's ground truth (:func:`latent.digits.judge.judge`) for the prompt's
+(``ImageRecipe`` with the world's models and genome scales, ``run_image_evolution`` with the world's latent_dim
+and cluster radius and the package's popsize and generations, unless overridden), then the digits world's ground
+truth (:func:`latent.digits.judge.judge`) for the prompt's
 plain image, the best image and every member of the diverse set:
 
 - fitness gain of the best image over the plain image; the head's aesthetic score and the true neatness g of
@@ -39,7 +40,7 @@ from digits_calibration import pixel_distance, visible_solutions  # noqa: E402
 from latent.digits.judge import judge  # noqa: E402
 from latent.digits.world import DIGITS  # noqa: E402
 from latent.image_fitness import ImageRecipe  # noqa: E402
-from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE, run_image_evolution  # noqa: E402
+from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_POPSIZE, run_image_evolution  # noqa: E402
 from latent.prompts import digits_prompts  # noqa: E402
 from tasks.provenance import write_versions  # noqa: E402
 
@@ -55,7 +56,7 @@ def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str,
     fit = recipe_for(prompt, seed, args.fitness).build()
     start = time.perf_counter()
     run = run_image_evolution(fit, popsize=args.popsize, generations=args.generations, latent_dim=args.latent_dim,
-                              seed=seed)
+                              seed=seed, cluster_radius=args.cluster_radius)
     seconds = time.perf_counter() - start
     images = torch.stack([run.baseline_image, run.best_image, *[s.image for s in run.diverse]])
     truth = judge(images, prompt)
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fitness", default="eigo", choices=("eigo", "aesthetic", "clip"))
     ap.add_argument("--popsize", type=int, default=DEFAULT_POPSIZE)
     ap.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS)
-    ap.add_argument("--latent-dim", type=int, default=DEFAULT_LATENT_DIM)
+    ap.add_argument("--latent-dim", type=int, default=DIGITS.latent_dim)
+    ap.add_argument("--cluster-radius", type=float, default=DIGITS.cluster_radius)
     ap.add_argument("--visible", type=float, default=0.05)
     ap.add_argument("--out", default="benchmarks/results/digits_world/image_runs")
     args = ap.parse_args(argv)
@@ -176,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     DIGITS.verify()
     path = out / "runs.jsonl"
-    key = (args.fitness, args.popsize, args.generations, args.latent_dim)
+    key = (args.fitness, args.popsize, args.generations, args.latent_dim, args.cluster_radius)
     records = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
-    records = [r for r in records if (r["fitness"], r["popsize"], r["generations"], r["latent_dim"]) == key]
+    records = [r for r in records
+               if (r["fitness"], r["popsize"], r["generations"], r["latent_dim"], r["cluster_radius"]) == key]
     done = {(r["prompt"], r["seed"]) for r in records}
     rows = []
     for p in digits_prompts():

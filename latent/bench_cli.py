@@ -99,7 +99,12 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
         return 2
     evaluator = recipe.build_evaluator(pipe.device)
     loaded = time.perf_counter()
-    options = {"adam": {"checkpointing": True}} if args.checkpointing else {}
+    options: dict[str, dict[str, Any]] = {"adam": {"checkpointing": True}} if args.checkpointing else {}
+    if args.world is not None:                 # the world's calibrated kernel for every Diffusion Evolution variant
+        from .digits.world import get_world
+
+        options.update({m: {"latent_dim": get_world(args.world).latent_dim} for m in args.methods
+                        if m.startswith("diffevo")})
     records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
                               args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                               model=args.model, method_options=options, progress=not args.quiet,

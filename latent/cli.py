@@ -43,8 +43,12 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--size", type=_image_size, default=None,
                    help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
-    p.add_argument("--latent-dim", type=A.positive_int, default=DEFAULT_LATENT_DIM,
-                   help=f"kernel coordinates of latent Diffusion Evolution (default {DEFAULT_LATENT_DIM})")
+    p.add_argument("--latent-dim", type=A.positive_int, default=None,
+                   help=f"kernel coordinates of latent Diffusion Evolution (default {DEFAULT_LATENT_DIM}; the world's "
+                        "with --world)")
+    p.add_argument("--cluster-radius", type=A.positive_float, default=None,
+                   help="cosine distance (CLIP-image space) within which images count as one solution of the diverse "
+                        "set (default 0.05; the world's with --world)")
     p.add_argument("--noise", type=A.nonnegative_float, default=1.0, help="DDIM eta of the optimizer (default 1.0)")
     p.add_argument("--checkpoint", type=A.writable_file, default=None,
                    help="checkpoint file: written every generation, resumed if present")
@@ -100,8 +104,14 @@ def resolve_models(args: argparse.Namespace) -> None:
         args.genome_options = world.genome_options()
         if args.steps_per_image is None:
             args.steps_per_image = world.steps
+        if getattr(args, "latent_dim", 0) is None:
+            args.latent_dim = world.latent_dim
+        if getattr(args, "cluster_radius", 0) is None:
+            args.cluster_radius = world.cluster_radius
         return
     args.genome_options = {}
+    if getattr(args, "latent_dim", 0) is None:
+        args.latent_dim = DEFAULT_LATENT_DIM
     for name, default in MODEL_DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, default)
@@ -163,6 +173,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     try:
         run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
                                   latent_dim=args.latent_dim, seed=args.seed, noise=args.noise,
+                                  cluster_radius=args.cluster_radius,
                                   checkpoint=args.checkpoint, progress=not args.quiet)
     finally:
         getattr(fitness, "close", lambda: None)()

@@ -12,7 +12,9 @@ LAION head's 0-10 scale and is the weighted sum of four terms, each in [0, 1], c
 - **weight** (weight 2): ``exp(-((f - 0.2) / 0.1)^2)``, ``f`` = fraction of the image covered by ink — neither
   a faint scribble nor a blot (the training digits cover 0.1-0.3).
 
-An empty page scores only its contrast term. :func:`neatness_terms` returns the four terms so a result can say
+An empty page scores only its contrast term. Stray ink counts toward the coverage ``f``, so on a faint digit a
+speck can raise the weight term by more than it costs in cleanliness (a known property of the formula).
+:func:`neatness_terms` returns the four terms so a result can say
 which one moved.
 """
 

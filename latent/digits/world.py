@@ -47,6 +47,8 @@ class World:
     pooled_scale: float = 0.11
     prompt_clamp: float = 900.0
     pooled_clamp: float = 8.0
+    latent_dim: int = 2
+    cluster_radius: float = 0.05
 
     def genome_options(self) -> dict[str, float]:
         """The prompt genome's scales and clamps for this world (``PromptGenome`` / ``ImageRecipe`` keywords)."""
@@ -73,9 +75,21 @@ class World:
         verify_world(self.folder)
 
 
+#: Measured embedding ranges of the world's prompt encodings (every training caption, BOS row excluded):
+#: ``measure_embedding_stats`` in benchmarks/digits_calibration.py.
+DIGITS_PROMPT_ABS_MAX = 2.5196
+DIGITS_POOLED_ABS_MAX = 2.6635
+#: Chosen by the calibration sweep on development prompts (benchmarks/results/digits_world/calibration): one
+#: diffusion-space unit = 0.222 x each part's absolute maximum, clamps at 2 x, latent_dim 4, cluster radius 0.02.
+DIGITS_SCALE_FRACTION = 0.222
+
 DIGITS = World(name="digits", folder=WORLD_DIR, steps=2, size=32,
                description="SDXL-architecture pipeline, open_clip CLIP and aesthetic head trained on scikit-learn's "
-                           "handwritten digits (32 px; runs on a CPU)")
+                           "handwritten digits (32 px; runs on a CPU)",
+               prompt_scale=round(DIGITS_SCALE_FRACTION * DIGITS_PROMPT_ABS_MAX, 4),
+               pooled_scale=round(DIGITS_SCALE_FRACTION * DIGITS_POOLED_ABS_MAX, 4),
+               prompt_clamp=round(2 * DIGITS_PROMPT_ABS_MAX, 4), pooled_clamp=round(2 * DIGITS_POOLED_ABS_MAX, 4),
+               latent_dim=4, cluster_radius=0.02)
 WORLDS = {"digits": DIGITS}
 
 
