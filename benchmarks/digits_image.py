@@ -45,15 +45,19 @@ from latent.prompts import digits_prompts  # noqa: E402
 from tasks.provenance import write_versions  # noqa: E402
 
 
-def recipe_for(prompt: str, seed: int, fitness: str) -> ImageRecipe:
-    """What ``diffevo image PROMPT --world digits --fitness FITNESS --seed SEED`` builds."""
+def recipe_for(prompt: str, seed: int, fitness: str, scale_factor: float = 1.0) -> ImageRecipe:
+    """What ``diffevo image PROMPT --world digits --fitness FITNESS --seed SEED`` builds (``scale_factor`` x the
+    world's genome scales, for the diversity-versus-fidelity check)."""
+    options = DIGITS.genome_options()
+    options["prompt_scale"] *= scale_factor
+    options["pooled_scale"] *= scale_factor
     return ImageRecipe(prompt=prompt, model=DIGITS.model, fitness=fitness, steps_per_image=DIGITS.steps,
                        batch_size=DEFAULT_POPSIZE, seed=seed, device="cpu", clip_model=DIGITS.clip_model,
-                       aesthetic_head=DIGITS.aesthetic_head, **DIGITS.genome_options())
+                       aesthetic_head=DIGITS.aesthetic_head, **options)
 
 
 def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, Any], list[torch.Tensor]]:
-    fit = recipe_for(prompt, seed, args.fitness).build()
+    fit = recipe_for(prompt, seed, args.fitness, args.scale_factor).build()
     start = time.perf_counter()
     run = run_image_evolution(fit, popsize=args.popsize, generations=args.generations, latent_dim=args.latent_dim,
                               seed=seed, cluster_radius=args.cluster_radius)
@@ -67,6 +71,7 @@ def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str,
     faithful = [images[i] for i in diverse if float(truth["fidelity"][i]) == 1.0]
     rec = {
         "prompt": prompt, "seed": seed, "fitness": args.fitness, "popsize": args.popsize,
+        "scale_factor": args.scale_factor,
         "generations": args.generations, "latent_dim": args.latent_dim,
         "cluster_radius": run.settings["cluster_radius"],
         "baseline_fitness": run.baseline_fitness, "best_fitness": run.best_fitness,
@@ -95,6 +100,34 @@ def _m(values: list[float], digits: int = 3) -> str:
 
     mean, half = mean_ci(vals)
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def visible_from_record(record: dict[str, Any], visible: float) -> int:
+    """Greedy count (best first) of the diverse set's faithful members that differ pairwise by >= ``visible``,
+    recomputed from a record's stored pairwise pixel distances."""
+    n = record["diverse_size"]
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    dist = dict(zip(pairs, record["pixel_distances"], strict=True))
+    kept: list[int] = []
+    for i in range(n):
+        if record["diverse_fidelity"][i] == 1.0 and all(dist[(k, i)] >= visible for k in kept):
+            kept.append(i)
+    return len(kept)
+
+
+def sensitivity(records: list[dict[str, Any]], thresholds: tuple[float, ...] = (0.03, 0.04, 0.05)) -> str:
+    """How the diverse-set target depends on the 'visibly different' threshold."""
+    lines = ["| visible if mean abs pixel diff >= | visibly distinct faithful solutions per run | runs with >= 3 | "
+             "prompts where most seeds reach 3 |", "|---|---|---|---|"]
+    for t in thresholds:
+        counts = [visible_from_record(r, t) for r in records]
+        by_prompt: dict[str, list[int]] = {}
+        for r, c in zip(records, counts, strict=True):
+            by_prompt.setdefault(r["prompt"], []).append(c)
+        hits = sum(1 for cs in by_prompt.values() if statistics.fmean(c >= 3 for c in cs) >= 0.5)
+        lines.append(f"| {t:g} | {_m([float(c) for c in counts], 2)} | {sum(c >= 3 for c in counts)} of "
+                     f"{len(counts)} | {hits} of {len(by_prompt)} |")
+    return "\n".join(lines)
 
 
 def table(records: list[dict[str, Any]], visible: float) -> str:
@@ -171,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latent-dim", type=int, default=DIGITS.latent_dim)
     ap.add_argument("--cluster-radius", type=float, default=DIGITS.cluster_radius)
     ap.add_argument("--visible", type=float, default=0.05)
+    ap.add_argument("--scale-factor", type=float, default=1.0, help="x the world's genome scales (default 1)")
     ap.add_argument("--out", default="benchmarks/results/digits_world/image_runs")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -178,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     DIGITS.verify()
     path = out / "runs.jsonl"
-    key = (args.fitness, args.popsize, args.generations, args.latent_dim, args.cluster_radius)
+    key = (args.fitness, args.popsize, args.generations, args.latent_dim, args.cluster_radius, args.scale_factor)
     records = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
     records = [r for r in records
-               if (r["fitness"], r["popsize"], r["generations"], r["latent_dim"], r["cluster_radius"]) == key]
+               if (r["fitness"], r["popsize"], r["generations"], r["latent_dim"], r["cluster_radius"],
+                   r.get("scale_factor", 1.0)) == key]
     done = {(r["prompt"], r["seed"]) for r in records}
     rows = []
     for p in digits_prompts():
@@ -201,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     records = [r for r in records if r["seed"] in seeds]
     grid(rows, out / "grid.png")
     text = (f"Command: python {' '.join(sys.argv)}\n\nDigits world, the ten reported prompts, seeds {seeds}, fitness "
-            f"{args.fitness}, popsize {args.popsize} x {args.generations} generations, latent_dim {args.latent_dim}. "
-            "Mean ± 95 % CI over prompts x seeds.\n\n" + table(records, args.visible) + "\n")
+            f"{args.fitness}, popsize {args.popsize} x {args.generations} generations, latent_dim {args.latent_dim}, "
+            f"cluster radius {args.cluster_radius}, genome scale {args.scale_factor} x the world's. "
+            "Mean ± 95 % CI over prompts x seeds.\n\n" + table(records, args.visible) + "\n\n"
+            + sensitivity(records) + "\n")
     (out / "table.md").write_text(text)
     write_versions(out / "versions.txt")
     print(text)
