@@ -74,7 +74,7 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
     from .creator import MissingWeightsError, load_sdxl_pipeline
     from .image_bench import run_image_bench
     from .image_fitness import ImageRecipe
-    from .peers import check_budget, check_peer
+    from .peers import PEER_NAMES, check_budget, check_peer
     from .prompts import read_prompt_list
 
     for m in args.methods:
@@ -103,8 +103,8 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
     if args.world is not None:                 # the world's calibrated kernel for every Diffusion Evolution variant
         from .digits.world import get_world
 
-        options.update({m: {"latent_dim": get_world(args.world).latent_dim} for m in args.methods
-                        if m.startswith("diffevo")})
+        options.update({m: {"latent_dim": get_world(args.world).latent_dim} for m in PEER_NAMES
+                        if m.startswith("diffevo")})      # all of them, so any subset of methods has one config
     records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
                               args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                               model=args.model, method_options=options, progress=not args.quiet,

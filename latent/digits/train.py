@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from .data import AttributeBands, augment, caption, ink_to_rgb, load_ink, measure_attributes, split_indices
 from .models import CLIP_CONFIG, build_generator, encode_captions, time_ids
 from .neatness import neatness
+from .tokenizer import write_word_vocab
 
 __all__ = ["TrainingConfig", "train_world", "degrade", "main"]
 
@@ -377,6 +378,8 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
 
         pipe = StableDiffusionXLPipeline(**components).to(torch.float16)  # type: ignore[attr-defined]  # DiffusionPipeline's
         pipe.save_pretrained(out / GENERATOR_DIR, safe_serialization=True)
+        for folder in ("tokenizer", "tokenizer_2"):       # the slow tokenizer's files too (older transformers)
+            write_word_vocab(out / GENERATOR_DIR / folder)
         save_open_clip_folder(clip.half(), out / CLIP_DIR, copy.deepcopy(CLIP_CONFIG))
         save_file({k: v.half().contiguous() for k, v in head.items()}, str(out / HEAD_FILE))
 
