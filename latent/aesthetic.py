@@ -192,11 +192,22 @@ class AestheticHead(torch.nn.Module):
             except (SafetensorError, OSError, ValueError) as error:
                 raise ValueError(f"aesthetic_head: {path} is not a readable safetensors file ({error})") from error
         else:
+            import pickle
+            import zipfile
+
+            if not zipfile.is_zipfile(path):                # torch.save has written zip archives since torch 1.6
+                raise ValueError(f"aesthetic_head: {path} is not a readable torch weights file (corrupted, truncated "
+                                 "or another format); give a .safetensors file or a state dict saved with torch.save")
             try:
                 state = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as error:  # noqa: BLE001 - any unreadable or unsafe file is one clear error
-                first = str(error).splitlines()[0] if str(error) else type(error).__name__
-                raise ValueError(f"aesthetic_head: {path} is not a readable weights file ({first})") from error
+            except pickle.UnpicklingError as error:      # objects other than tensors: never unpickled here
+                raise ValueError(f"aesthetic_head: {path} holds objects other than tensors, which are not loaded "
+                                 "(they could run code); give a .safetensors file or a plain state dict of "
+                                 "tensors") from error
+            except Exception as error:  # noqa: BLE001 - any unreadable file is one clear error
+                raise ValueError(f"aesthetic_head: {path} is not a readable torch weights file (corrupted, "
+                                 f"truncated or another format: {type(error).__name__}); give a .safetensors file "
+                                 "or a state dict saved with torch.save") from error
         if not isinstance(state, Mapping):
             raise ValueError(f"aesthetic head {path}: expected a state dict, got {type(state).__name__}")
         return cls.from_state_dict(state, source=str(path))

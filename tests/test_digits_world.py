@@ -200,6 +200,22 @@ def test_truncated_head_file_gives_one_clear_error(tmp_path):
     assert "\n" not in str(info.value)
 
 
+def test_unsafe_or_corrupt_pth_head_is_refused_in_one_line_without_unsafe_advice(tmp_path):
+    import os
+
+    class Payload:
+        def __reduce__(self):
+            return (os.getcwd, ())
+
+    unsafe, corrupt = tmp_path / "unsafe.pth", tmp_path / "corrupt.pth"
+    torch.save({"layers.0.weight": Payload()}, unsafe)
+    corrupt.write_bytes(b"not a torch file")
+    for path, reason in ((unsafe, "objects other than tensors"), (corrupt, "not a readable torch weights file")):
+        with pytest.raises(ValueError, match=reason) as info:
+            AestheticHead.load(path)
+        assert "\n" not in str(info.value) and "weights_only" not in str(info.value)
+
+
 def test_world_excludes_the_model_options(tmp_path, capsys):
     code = main(["image", "a handwritten seven", "--world", "digits", "--model", "x", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
