@@ -36,6 +36,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results_io import write_table  # noqa: E402
 
 from latent.aesthetic import AestheticHead  # noqa: E402
 from latent.creator import ImageCreator, load_sdxl_pipeline  # noqa: E402
@@ -47,7 +50,6 @@ from latent.genome import PromptGenome, measure_embedding_stats  # noqa: E402
 from latent.image_fitness import ImageFitness  # noqa: E402
 from latent.image_run import cluster_labels, merge_archive, run_image_evolution, solution_features  # noqa: E402
 from latent.prompts import digits_prompts  # noqa: E402
-from tasks.provenance import write_versions  # noqa: E402
 
 
 def all_captions() -> list[str]:
@@ -219,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "diverse set (the best of each cluster over every generation), its solutions better than the plain image; "
             "'visible faithful': solutions that keep the prompted digit and differ visibly from each other (greedy, "
             "best first).\n\n" + table(records, radii) + "\n")
-    (out / "table.md").write_text(text)
-    write_versions(out / "versions.txt")
-    print(text)
+    write_table(out, text)
     return 0
 
 

@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from digits_calibration import archive_measures  # noqa: E402
 from digits_image import recipe_for  # noqa: E402
+from results_io import write_table  # noqa: E402
 
 from latent.digits.judge import judge  # noqa: E402
 from latent.digits.world import DIGITS  # noqa: E402
 from latent.image_run import run_image_evolution  # noqa: E402
 from latent.prompts import digits_prompts  # noqa: E402
-from tasks.provenance import write_versions  # noqa: E402
 
 VARIANTS = {  # name: (genome, restarts, generations per run, scale factor, latent_dim)
     "1x20": ("prompt", 1, 20, 1.0, DIGITS.latent_dim),
@@ -87,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"Command: python {' '.join(sys.argv)}\n\nDigits world, development prompts, seeds 100-101, 320 images "
             "per run, EIGO fitness; the diverse set as the image run builds it; visibly distinct = mean abs pixel "
             "difference >= 0.05 among solutions that keep the prompted digit.\n\n" + "\n".join(lines) + "\n")
-    (out / "table.md").write_text(text)
-    write_versions(out / "versions.txt")
-    print(text)
+    write_table(out, text)
     return 0
 
 

@@ -36,13 +36,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from digits_calibration import pixel_distance, visible_solutions  # noqa: E402
+from results_io import write_table  # noqa: E402
 
 from latent.digits.judge import judge  # noqa: E402
 from latent.digits.world import DIGITS  # noqa: E402
 from latent.image_fitness import ImageRecipe  # noqa: E402
 from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_POPSIZE, run_image_evolution  # noqa: E402
 from latent.prompts import digits_prompts  # noqa: E402
-from tasks.provenance import write_versions  # noqa: E402
 
 
 def recipe_for(prompt: str, seed: int, fitness: str, scale_factor: float = 1.0) -> ImageRecipe:
@@ -240,9 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             f"cluster radius {args.cluster_radius}, genome scale {args.scale_factor} x the world's. "
             "Mean ± 95 % CI over prompts x seeds.\n\n" + table(records, args.visible) + "\n\n"
             + sensitivity(records) + "\n")
-    (out / "table.md").write_text(text)
-    write_versions(out / "versions.txt")
-    print(text)
+    write_table(out, text)
     return 0
 
 

@@ -18,3 +18,12 @@ def save_results(out: str | Path, runs: list[dict], markdown: str) -> Path:
     out.with_suffix(".json").write_text(json.dumps({"argv": sys.argv, "runs": runs}, indent=1))
     out.with_suffix(".md").write_text(f"Command: python {' '.join(sys.argv)}\n\n{markdown}\n")
     return out
+
+
+def write_table(folder: str | Path, text: str) -> None:
+    """Write ``<folder>/table.md`` (``text``) and ``<folder>/versions.txt``, and print ``text``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "table.md").write_text(text)
+    write_versions(folder / "versions.txt")
+    print(text)
