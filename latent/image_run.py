@@ -51,8 +51,14 @@ STATE_FORMAT = "latent.image_run/1"
 DEFAULT_POPSIZE = 16
 DEFAULT_GENERATIONS = 20
 DEFAULT_LATENT_DIM = 2
-CLUSTER_RADIUS = {"clip-image": 0.05, "genome": 0.2}
-"""Default cosine-distance radius of one distinct solution, per feature space."""
+CLUSTER_RADIUS = {"clip-image": 0.05, "genome": 0.2, "pixels": 0.05}
+"""Default radius of one distinct solution, per space: cosine distance in CLIP-image or genome space, mean
+absolute pixel difference (in [0, 1] units) in pixel space."""
+DIVERSE_BY = ("clip", "pixels")
+"""What makes two archived images distinct solutions: their CLIP-image embeddings (cosine distance; the genome's
+coordinates when the evaluator gives no embeddings) or their pixels (mean absolute difference: visibly different)."""
+PIXEL_DISTANCE_SIDE = 64
+"""Images are average-pooled to at most this many pixels a side before the pixel distance (cheap on SDXL)."""
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -144,15 +150,37 @@ def mean_pairwise_cosine_distance(features: torch.Tensor) -> float:
     return float((1 - cos[iu[0], iu[1]]).mean())
 
 
-def cluster_labels(features: torch.Tensor, radius: float) -> np.ndarray:
-    """Average-linkage clusters of L2-normalised rows cut at cosine distance ``radius``: labels (n,) from 0."""
+def pixel_distances(images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute pixel difference of every pair of uint8 images (n, 3, H, W), in [0, 1] units: (n, n).
+
+    Images larger than :data:`PIXEL_DISTANCE_SIDE` a side are average-pooled down first.
+    """
+    x = images.to(torch.float32) / 255.0
+    side = max(x.shape[-2:])
+    if side > PIXEL_DISTANCE_SIDE:
+        x = torch.nn.functional.avg_pool2d(x, kernel_size=math.ceil(side / PIXEL_DISTANCE_SIDE))
+    flat = x.flatten(1)
+    return (torch.cdist(flat, flat, p=1) / flat.shape[1]).to(torch.float64)
+
+
+def cosine_distances(features: torch.Tensor) -> torch.Tensor:
+    """1 - cos between every pair of L2-normalised rows (n, E): (n, n)."""
+    return (1 - features @ features.T).clamp_min(0)
+
+
+def cluster_labels(features: torch.Tensor, radius: float, distances: torch.Tensor | None = None) -> np.ndarray:
+    """Average-linkage clusters cut at ``radius``: labels (n,) from 0.
+
+    The distances are ``distances`` (n, n) when given, else the cosine distances of the L2-normalised rows of
+    ``features`` (n, E).
+    """
     n = features.shape[0]
     if n < 2:
         return np.zeros(n, dtype=int)
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    dist = (1 - features @ features.T).clamp_min(0).numpy()
+    dist = (cosine_distances(features) if distances is None else distances).to(torch.float64).numpy().copy()
     np.fill_diagonal(dist, 0.0)
     dist = (dist + dist.T) / 2
     z = linkage(squareform(dist, checks=False), method="average")
@@ -168,9 +196,9 @@ def _per_member(components: dict[str, torch.Tensor]) -> dict[str, list[float]]:
 
 
 def diverse_set(x: torch.Tensor, fitness: torch.Tensor, images: torch.Tensor, components: dict[str, torch.Tensor],
-                features: torch.Tensor, radius: float) -> list[Solution]:
-    """The best member of every cluster of the final population, best first."""
-    labels = cluster_labels(features, radius)
+                features: torch.Tensor, radius: float, by: str = "clip") -> list[Solution]:
+    """The best member of every cluster of the final population, best first (``by``: as in :func:`merge_archive`)."""
+    labels = cluster_labels(features, radius, pixel_distances(images) if by == "pixels" else None)
     f = torch.where(torch.isfinite(fitness), fitness, torch.full_like(fitness, -math.inf))
     sols = []
     for lab in np.unique(labels):
@@ -188,11 +216,12 @@ ARCHIVE_CAPACITY = 64
 
 def merge_archive(archive: dict[str, Any], x: torch.Tensor, fitness: torch.Tensor, images: torch.Tensor,
                   components: dict[str, torch.Tensor], features: torch.Tensor, radius: float,
-                  capacity: int = ARCHIVE_CAPACITY) -> dict[str, Any]:
+                  capacity: int = ARCHIVE_CAPACITY, by: str = "clip") -> dict[str, Any]:
     """Merge one generation into the archive of distinct solutions; returns the new archive.
 
-    The archive holds one entry per cluster (average linkage at cosine distance ``radius`` over archive and
-    generation together): its best member's genome ``x`` (k, dim), ``fitness`` (k,), uint8 ``images`` (k, 3, H, W),
+    The archive holds one entry per cluster (average linkage at ``radius`` over archive and generation
+    together; ``by="clip"``: cosine distance of ``features``, ``by="pixels"``: :func:`pixel_distances` of the
+    images): its best member's genome ``x`` (k, dim), ``fitness`` (k,), uint8 ``images`` (k, 3, H, W),
     L2-normalised ``features`` (k, E), scalar ``components`` {name: (k,)} and ``members`` (k,), the evaluated
     images that fell in the cluster. At most ``capacity`` entries, best first. An empty archive is ``{}``.
     """
@@ -208,7 +237,10 @@ def merge_archive(archive: dict[str, Any], x: torch.Tensor, fitness: torch.Tenso
                "members": torch.cat([archive["members"], new["members"]]),
                "components": {k: torch.cat([archive["components"][k], v]) for k, v in scalars.items()
                               if k in archive["components"]}}
-    labels = torch.as_tensor(cluster_labels(new["features"], radius))
+    if by not in DIVERSE_BY:
+        raise ValueError(f"by must be one of {list(DIVERSE_BY)}, got {by!r}")
+    distances = pixel_distances(new["images"]) if by == "pixels" else None
+    labels = torch.as_tensor(cluster_labels(new["features"], radius, distances))
     keep, counts = [], []
     for lab in torch.unique(labels):
         idx = torch.nonzero(labels == lab)[:, 0]
@@ -261,7 +293,7 @@ class _RunState:
 
 
 def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any, cluster_radius: Any,
-                    checkpoint: Any, callback: Any) -> None:
+                    diverse_by: Any, checkpoint: Any, callback: Any) -> None:
     check_positive_int(popsize, "popsize", 2)
     check_positive_int(generations, "generations", 2)
     if latent_dim is not None:
@@ -270,7 +302,9 @@ def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any,
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     if cluster_radius is not None and (isinstance(cluster_radius, bool) or not isinstance(cluster_radius, (int, float))
                                        or not 0 < cluster_radius <= 2):
-        raise ValueError(f"cluster_radius must be a cosine distance in (0, 2], got {cluster_radius!r}")
+        raise ValueError(f"cluster_radius must be a distance in (0, 2], got {cluster_radius!r}")
+    if diverse_by not in DIVERSE_BY:
+        raise ValueError(f"diverse_by must be one of {list(DIVERSE_BY)}, got {diverse_by!r}")
     if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(f"checkpoint must be a file path, got {type(checkpoint).__name__}")
     if checkpoint is not None and Path(checkpoint).is_dir():
@@ -282,8 +316,8 @@ def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any,
 def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = DEFAULT_POPSIZE,
                         generations: int = DEFAULT_GENERATIONS, latent_dim: int | None = DEFAULT_LATENT_DIM,
                         seed: int = 0, noise: float = 1.0, fitness_map: str = "rank",
-                        cluster_radius: float | None = None, checkpoint: str | os.PathLike | None = None,
-                        progress: bool = False,
+                        cluster_radius: float | None = None, diverse_by: str = "clip",
+                        checkpoint: str | os.PathLike | None = None, progress: bool = False,
                         callback: Callable[[int, dict[str, Any]], bool | None] | None = None) -> ImageRunResult:
     """Evolve images with Diffusion Evolution; returns the best image, the diverse set and the per-generation log.
 
@@ -294,13 +328,15 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
         latent_dim: kernel coordinates of Latent Diffusion Evolution (default 2; None = full-space kernel).
         seed: the optimizer's seed (the images' noise is seeded by the creator's own seed).
         noise, fitness_map: DiffEvo's DDIM eta and fitness-to-weight map.
-        cluster_radius: cosine distance within which final members count as one solution (default 0.05 in
-            CLIP-image space, 0.2 in genome space).
+        cluster_radius: distance within which images count as one solution (default 0.05 in CLIP-image space,
+            0.2 in genome space, 0.05 mean absolute pixel difference with ``diverse_by="pixels"``).
+        diverse_by: 'clip' (archive solutions distinct in CLIP-image space, else genome space) or 'pixels'
+            (distinct = visibly different pixels); see :data:`DIVERSE_BY`.
         checkpoint: file written after every generation and resumed from when it exists.
         progress: show a tqdm progress bar.
         callback: ``callback(generation, log_entry)`` after each generation; returning True stops the run.
     """
-    _check_settings(popsize, generations, latent_dim, noise, cluster_radius, checkpoint, callback)
+    _check_settings(popsize, generations, latent_dim, noise, cluster_radius, diverse_by, checkpoint, callback)
     check_positive_int(seed, "seed", 0)
     if isinstance(fitness, ImageRecipe):
         fitness = fitness.build()
@@ -313,7 +349,7 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
                 "size": fitness.creator.size, "image_seed": fitness.creator.seed, "genome": type(genome).__name__,
                 "dim": genome.dim, "popsize": popsize, "generations": generations, "latent_dim": latent_dim,
                 "seed": seed, "noise": float(noise), "fitness_map": fitness_map, "cluster_radius": cluster_radius,
-                "evaluator": repr(fitness.evaluator)}
+                "diverse_by": diverse_by, "evaluator": repr(fitness.evaluator)}
     run = _RunState(settings, opt)
     if checkpoint is not None and Path(checkpoint).is_file():
         run.load_state_dict(load_state(checkpoint))
@@ -349,8 +385,9 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
             run.generation_best.append(to_uint8(images[i]))
             run.last_images = to_uint8(images)
             run.last_components = {k: v.detach().cpu() for k, v in comps.items()}
-            radius = CLUSTER_RADIUS[space] if cluster_radius is None else float(cluster_radius)
-            run.archive = merge_archive(run.archive, x, f, run.last_images, run.last_components, feats, radius)
+            radius = _radius(space, diverse_by, cluster_radius)
+            run.archive = merge_archive(run.archive, x, f, run.last_images, run.last_components, feats, radius,
+                                        by=diverse_by)
             if checkpoint is not None:
                 save_checkpoint(run, checkpoint)
             bar.update(1)
@@ -359,16 +396,23 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
                 break
     finally:
         bar.close()
-    return _result(run, genome, cluster_radius)
+    return _result(run, genome, cluster_radius, diverse_by)
 
 
-def _result(run: _RunState, genome: Any, cluster_radius: float | None) -> ImageRunResult:
+def _radius(space: str, diverse_by: str, cluster_radius: float | None) -> float:
+    """The archive's radius: ``cluster_radius`` if given, else the default of the space solutions differ in."""
+    if cluster_radius is not None:
+        return float(cluster_radius)
+    return CLUSTER_RADIUS["pixels" if diverse_by == "pixels" else space]
+
+
+def _result(run: _RunState, genome: Any, cluster_radius: float | None, diverse_by: str) -> ImageRunResult:
     res = run.opt.result
     comps, images = run.last_components, run.last_images
     assert images is not None   # set by every generation (or restored from the checkpoint); runs have >= 2
     feats, space = solution_features(res.population, comps, genome.center, genome.scale)
-    radius = CLUSTER_RADIUS[space] if cluster_radius is None else float(cluster_radius)
-    final = diverse_set(res.population, res.fitness, images, comps, feats, radius)
+    radius = _radius(space, diverse_by, cluster_radius)
+    final = diverse_set(res.population, res.fitness, images, comps, feats, radius, by=diverse_by)
     archive = run.archive
     good = [i for i in range(archive["fitness"].shape[0]) if float(archive["fitness"][i]) >= run.baseline["fitness"]]
     good = good or [0]                                   # nothing beat the plain image: the best one found

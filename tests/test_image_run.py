@@ -115,6 +115,7 @@ def test_mean_pairwise_cosine_distance():
 @pytest.mark.parametrize("kwargs, message", [
     ({"popsize": 1}, "popsize"), ({"generations": 1}, "generations"), ({"latent_dim": 0}, "latent_dim"),
     ({"noise": -1.0}, "noise"), ({"cluster_radius": 3.0}, "cluster_radius"), ({"callback": 5}, "callback"),
+    ({"diverse_by": "ssim"}, "diverse_by"),
 ])
 def test_invalid_run_arguments_are_refused_before_any_work(kwargs, message):
     fit = make_fitness()
@@ -141,3 +142,20 @@ def test_archive_keeps_the_best_of_each_cluster_across_generations():
     assert archive["members"].tolist() == [2, 2, 1] and archive["components"]["aesthetic"].tolist() == [3.0, 2.0, 0.1]
     capped = merge_archive(archive, *generation([[1, 1]], [0.0]), radius=0.05, capacity=2)
     assert capped["fitness"].tolist() == [3.0, 2.0]
+
+
+def test_pixel_archive_tells_visibly_different_images_apart_even_when_clip_cannot():
+    from latent.image_run import merge_archive, pixel_distances
+
+    feats = torch.nn.functional.normalize(torch.ones(3, 2, dtype=torch.float64), dim=1)   # one CLIP direction
+    images = torch.zeros(3, 3, 4, 4, dtype=torch.uint8)
+    images[1, :, :2] = 255          # half the pixels differ: distance 0.5 from image 0
+    images[2, :, 0, 0] = 8          # one faint pixel: 8 / 255 / 16 = 0.002 from image 0
+    assert pixel_distances(images)[0, 1] == pytest.approx(0.5)
+    f = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    args = (torch.zeros(3, 1), f, images, {"aesthetic": f}, feats, 0.05)
+    assert merge_archive({}, *args)["fitness"].tolist() == [3.0]                     # CLIP: one solution
+    pixels = merge_archive({}, *args, by="pixels")
+    assert pixels["fitness"].tolist() == [3.0, 2.0] and pixels["members"].tolist() == [2, 1]
+    with pytest.raises(ValueError, match="by must be one of"):
+        merge_archive({}, *args, by="ssim")
