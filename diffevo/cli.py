@@ -1,25 +1,98 @@
-"""The ``diffevo`` command line: ``diffevo optimize --task two-peaks`` and friends."""
+"""The ``diffevo`` command line: the core's ``optimize``, and the subcommands other packages register.
+
+The core contributes one command, ``diffevo optimize``. Everything else is a plugin, found through two
+entry-point groups in the installed metadata, so the core imports no package above it:
+
+- ``diffevo.commands``: functions ``add_parser(subparsers)`` that register subcommands on the ``diffevo``
+  parser (``tasks`` adds ``tasks`` and ``bench``; ``latent`` adds ``image`` and ``image-bench``);
+- ``diffevo.tasks``: task catalogues, objects with ``names()`` and ``problem(name, dim)`` returning a
+  :class:`CliProblem`; ``diffevo optimize --task NAME`` runs the catalogued task called NAME.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
 from . import cli_args as A
-from .evaluation.cli_options import add_backend_arguments
+from .evaluation.cli_options import add_backend_arguments, backend_from_args
 from .fitness_maps import MAP_NAMES
 from .run import optimize
 from .schedules import SCHEDULES
 
 if TYPE_CHECKING:
-    from tasks.base import Task
-
     from .solution_set import SolutionSet
+
+COMMANDS_GROUP = "diffevo.commands"
+"""Entry-point group of the subcommand plugins: each entry is an ``add_parser(subparsers)`` function."""
+
+TASKS_GROUP = "diffevo.tasks"
+"""Entry-point group of the task catalogues that ``diffevo optimize --task`` looks names up in."""
+
+
+@dataclass(frozen=True)
+class CliProblem:
+    """A named task as ``diffevo optimize`` runs and reports it.
+
+    fitness: what the optimizer evaluates, picklable (a function or a recipe with ``build()``) so worker
+    processes and Ray actors can build it; evaluate: the same fitness in this process (for the figure);
+    objective: x (n, dim) -> (n,) raw objective values (for the summary), better when ``maximize`` says so;
+    optima: (k, dim) known global optima or None; optimum_value: the objective there.
+    """
+
+    name: str
+    dim: int
+    bounds: torch.Tensor
+    fitness: Any
+    evaluate: Callable[[torch.Tensor], torch.Tensor]
+    objective: Callable[[torch.Tensor], torch.Tensor]
+    maximize: bool = False
+    optima: torch.Tensor | None = None
+    optimum_value: float | None = None
+
+
+class TaskCatalogue(Protocol):
+    """What a ``diffevo.tasks`` entry point provides."""
+
+    def names(self) -> Iterable[str]:
+        """The task names it knows."""
+        ...
+
+    def problem(self, name: str, dim: int) -> CliProblem:
+        """The task ``name`` (one of :meth:`names`) in ``dim`` dimensions (ignored by fixed-size tasks)."""
+        ...
+
+
+def load_plugins(group: str) -> list[Any]:
+    """The objects the installed entry points of ``group`` name, by entry name (the first found of each name)."""
+    seen: set[str] = set()
+    loaded: list[Any] = []
+    for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
+        if ep.name not in seen:
+            seen.add(ep.name)
+            loaded.append(ep.load())
+    return loaded
+
+
+def find_problem(name: str, dim: int) -> CliProblem:
+    """The task ``name`` from the first installed catalogue that knows it; raises with every known name if none."""
+    known: list[str] = []
+    for catalogue in load_plugins(TASKS_GROUP):
+        names = list(catalogue.names())
+        if name in names:
+            problem: CliProblem = catalogue.problem(name, dim)
+            return problem
+        known += names
+    raise ValueError(f"unknown task {name!r}; available: "
+                     f"{', '.join(sorted(known)) or '(none: no task catalogue is installed)'}")
 
 
 def add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,13 +127,10 @@ def _figure_path(text: str) -> Path | str | None:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from tasks import count_optima_found, get_task, optimum_shares
-    from tasks.task_recipe import TaskRecipe
-
-    from .evaluation.cli_options import backend_from_args
+    """Run ``diffevo optimize``: the catalogued task ``--task``, a summary, and a trajectory figure in 2-D."""
     from .plotting import plot_trajectories
 
-    task = get_task(args.task, args.dim)
+    task = find_problem(args.task, args.dim)
     if args.output == "default":
         args.output = A.writable_file(f"{task.name}.png")
     start = time.perf_counter()
@@ -70,11 +140,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         from .niching import niching_search
 
         budget = args.budget or 2 * args.popsize * (args.steps + 1)
-        result = niching_search(TaskRecipe(args.task, task.dim), task.dim, bounds=task.bounds, budget=budget,
+        result = niching_search(task.fitness, task.dim, bounds=task.bounds, budget=budget,
                                 popsize=args.popsize, steps=args.steps, seed=args.seed, trace=task.dim == 2,
                                 evaluator=backend_from_args(args), diffevo_options=diffevo_options)
     else:
-        result = optimize(TaskRecipe(args.task, task.dim), task.dim, evaluator=backend_from_args(args),
+        result = optimize(task.fitness, task.dim, evaluator=backend_from_args(args),
                           popsize=args.popsize, steps=args.steps, bounds=task.bounds, seed=args.seed,
                           trace=task.dim == 2,
                           progress=not args.quiet, checkpoint=args.checkpoint, **diffevo_options)
@@ -88,7 +158,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
           + (f" (known optimum {task.optimum_value:g})" if task.optimum_value is not None else ""))
     print_solution_set(result.solutions, task)
     if task.optima is not None:
-        found = count_optima_found(result.solutions.x, task.optima, args.radius)
+        found = int((optimum_shares(result.solutions.x, task.optima, args.radius) > 0).sum())
         shares = optimum_shares(result.population, task.optima, args.radius)
         print(f"  optima found: {found} of {len(task.optima)} known (a solution within {args.radius}); "
               f"share of the final population at each: {', '.join(f'{s:.0%}' for s in shares.tolist())}")
@@ -105,7 +175,12 @@ SOLUTION_TOLERANCE = 1e-6
 """Summary and figure: solutions whose fitness is within this of the best count as equally good."""
 
 
-def print_solution_set(solutions: SolutionSet, task: Task) -> None:
+def optimum_shares(points: torch.Tensor, optima: torch.Tensor, radius: float) -> torch.Tensor:
+    """Share of ``points`` (n, dim) within ``radius`` (Euclidean) of each optimum (k, dim) -> (k,)."""
+    return (torch.cdist(points.double(), optima.double()) <= radius).double().mean(0)
+
+
+def print_solution_set(solutions: SolutionSet, task: CliProblem) -> None:
     """Summary lines of a run's solution set: size, and the solutions as good as the best (objective, x)."""
     good_x, _ = solutions.near_best(SOLUTION_TOLERANCE)
     rule = solutions.rule.describe() if solutions.rule else "no rule"
@@ -118,93 +193,8 @@ def print_solution_set(solutions: SolutionSet, task: Task) -> None:
         print(f"    ... and {len(good_x) - 12} more")
 
 
-def cmd_tasks(args: argparse.Namespace) -> int:
-    from tasks import TASKS, get_task
-
-    for name in sorted(TASKS):
-        t = get_task(name)
-        print(f"{name:12s} dim {t.dim}  bounds [{float(t.lower[0]):g}, {float(t.upper[0]):g}]  "
-              f"{len(t.optima) if t.optima is not None else '?'} known optima  {t.description}")
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Compare optimizers on a suite; the runners live in tasks.bench / tasks.bench_bbob."""
-    from tasks.bench import parse_methods
-
-    from .evaluation.cli_options import backend_from_args
-
-    if args.suite == "cec2013" and args.popsize is None and args.generations is None:
-        return _bench_cec2013_protocol(args)
-    if args.suite == "control-paper":
-        return _bench_control_paper(args)
-    args.methods = args.methods or DEFAULT_BENCH_METHODS
-    args.seeds = args.seeds or 10
-    parse_methods(args.methods)
-    if args.suite == "bbob" and (args.workers > 1 or args.ray_address is not None):
-        raise ValueError("--workers/--ray-address: the bbob suite runs in one process (COCO's observer); "
-                         "use them with paper2d, multimodal or cec2013")
-    if args.suite == "bbob":
-        from tasks.bench_bbob import run_bbob
-
-        out = Path(args.output or "benchmarks/results/bbob")
-        run_bbob(args.methods, dims=args.dims or (2, 5, 10), functions=args.functions or range(1, 25),
-                 instances=args.instances or (1, 2, 3), budget=args.budget, output=out,
-                 progress=not args.quiet)
-        print((out / "table.md").read_text())
-        print(f"COCO data: {out / 'exdata'}/<method>  (post-process: python -m cocopp {out / 'exdata'}/*)")
-        return 0
-    from tasks.bench import run_suite
-
-    out = Path(args.output or Path("benchmarks/results") / args.suite)
-    run_suite(args.suite, args.methods, args.seeds, output=out, tasks=args.tasks, popsize=args.popsize,
-              generations=args.generations, progress=not args.quiet, backend=backend_from_args(args))
-    print((out / "table.md").read_text())
-    print(f"results: {out}/results.csv, results.json, table.md"
-          + (", final_populations.png" if (out / "final_populations.png").exists() else ""))
-    return 0
-
-
-DEFAULT_BENCH_METHODS = "diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random"
-
-
-def _bench_control_paper(args: argparse.Namespace) -> int:
-    """``diffevo bench --suite control-paper``: the paper's neuroevolution table (tasks.bench_control, resumable)."""
-    from tasks.bench_control import parse_cells, parse_methods, run_control_paper
-
-    if args.popsize is not None or args.generations is not None or args.workers > 1 or args.ray_address is not None:
-        raise ValueError("--popsize/--generations/--workers/--ray-address: control-paper follows the paper's "
-                         "protocol (popsize 256, 10 generations) in one process")
-    methods, cells = parse_methods(args.methods), parse_cells(args.tasks)
-    out = Path(args.output or "benchmarks/results/control_paper")
-    run_control_paper(methods, args.seeds or 4, tasks=[f"{e}:{p}" for e, p in cells], output=out,
-                      progress=not args.quiet)
-    print((out / "table.md").read_text())
-    print(f"results: {out}/runs.jsonl (resumable), results.csv, results.json, table.md, versions.txt")
-    return 0
-
-
-def _bench_cec2013_protocol(args: argparse.Namespace) -> int:
-    """``diffevo bench --suite cec2013``: the CEC 2013 protocol (MaxFEs, 50 runs, resumable; tasks.cec_protocol)."""
-    from tasks.baselines import METHODS
-    from tasks.cec_protocol import NICHING_VARIANTS, run_cec2013
-
-    from .evaluation.cli_options import backend_from_args
-
-    methods = [m.strip() for m in (args.methods or "niching").split(",") if m.strip()]
-    unknown = [m for m in methods if m not in NICHING_VARIANTS and m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"--methods: unknown method(s) {', '.join(unknown) or '(none given)'}; available: "
-                         f"{', '.join(list(NICHING_VARIANTS) + list(METHODS))}")
-    out = Path(args.output or "benchmarks/results/cec2013_protocol")
-    run_cec2013(methods, args.seeds or 50, functions=args.tasks, output=out, backend=backend_from_args(args),
-                progress=not args.quiet)
-    print((out / "table.md").read_text())
-    print(f"results: {out}/runs.jsonl (resumable), results.csv, results.json, table.md")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """The ``diffevo`` parser: ``optimize``, then the subcommands of every installed ``diffevo.commands`` plugin."""
     parser = A.Parser(prog="diffevo", description="Diffusion Evolution: denoising as the optimizer")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("optimize", help="run Diffusion Evolution on a built-in task and plot the run")
@@ -225,47 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_backend_arguments(p)
     p.set_defaults(func=cmd_optimize)
-    p = sub.add_parser("tasks", help="list the built-in tasks")
-    p.set_defaults(func=cmd_tasks)
-    p = sub.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
-    p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob", "control-paper"),
-                   help="paper2d, multimodal, cec2013, bbob or control-paper (default paper2d); cec2013 without "
-                        "--popsize/--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable); "
-                        "control-paper: "
-                        "the paper's neuroevolution table (--tasks env or env:small/env:large, 4 runs, resumable)")
-    p.add_argument("--methods", default=None,
-                   help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
-                        f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "
-                        "(niching-no-taboo, -no-local, -no-race, -no-neighbourhood, -no-recombination, ...: "
-                        "tasks.cec_protocol.NICHING_VARIANTS), or those")
-    p.add_argument("--seeds", type=A.positive_int, default=None, help="runs per task and method, seeds 0..N-1 "
-                   "(default 10; cec2013: 50, the protocol's; bbob uses --instances)")
-    p.add_argument("--tasks", type=A.name_list, default=None, help="comma-separated subset of the suite's tasks")
-    p.add_argument("--popsize", type=A.positive_int, default=None,
-                   help="population per generation (default: the suite's)")
-    p.add_argument("--generations", type=A.positive_int, default=None,
-                   help="generations per run (default: the suite's)")
-    p.add_argument("--dims", type=A.positive_int_list, default=None,
-                   help="bbob: comma-separated dimensions (default 2,5,10)")
-    p.add_argument("--functions", type=A.positive_int_list, default=None,
-                   help="bbob: comma-separated function numbers (default 1..24)")
-    p.add_argument("--instances", type=A.positive_int_list, default=None,
-                   help="bbob: comma-separated instances = seeds (default 1,2,3)")
-    p.add_argument("--budget", type=A.positive_int, default=1000,
-                   help="bbob: evaluations per run / dimension (default 1000)")
-    p.add_argument("--output", type=A.writable_folder, default=None,
-                   help="results folder (default benchmarks/results/<suite>)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_backend_arguments(p, "runs")
-    p.set_defaults(func=cmd_bench)
-    from latent.cli import add_image_parser  # `diffevo image`; loads diffusers/open_clip only when it runs
-    add_image_parser(sub)
-    from latent.bench_cli import add_image_bench_parser  # `diffevo image-bench`; heavy imports only when it runs
-    add_image_bench_parser(sub)
+    for add_parser in load_plugins(COMMANDS_GROUP):      # `tasks`, `bench`, `image`, `image-bench`, ...
+        add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status: 0, or 2 on bad input."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

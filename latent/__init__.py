@@ -16,7 +16,7 @@ Image peers and their benchmark: :mod:`latent.peers` (Diffusion Evolution over p
 genomes, sep-CMA-ES, GA, Adam, best-of-N, EvoSearch; one module each), :mod:`latent.joint_genome`
 (prompt embedding and noise as one genome), :mod:`latent.diff_generate` (differentiable generation for Adam),
 :mod:`latent.ssim`, :mod:`latent.prompts` (Parti Prompts), :mod:`latent.image_bench` and
-:mod:`latent.bench_cli` (``diffevo image-bench``).
+:mod:`latent.cli_bench` (``diffevo image-bench``).
 """
 
 from diffevo.projection import PCAProjection, RandomProjection, make_projection, random_orthonormal_matrix

@@ -1,7 +1,8 @@
 """``diffevo image "a prompt"``: evolve SDXL-Turbo images with Diffusion Evolution from the command line.
 
-:func:`add_image_parser` adds the subcommand to the ``diffevo`` parser; it imports nothing heavy (diffusers,
-open_clip load only when the command runs). Every option is checked before any model is loaded, and the
+:func:`add_parser`, the ``latent`` package's ``diffevo.commands`` entry point (see :mod:`diffevo.cli`), adds
+``image`` and ``image-bench`` (:mod:`latent.cli_bench`) to the ``diffevo`` parser; it imports nothing heavy
+(diffusers, open_clip load only when the command runs). Every option is checked before any model is loaded, and the
 model weights are located before any image is made.
 """
 
@@ -14,11 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from diffevo import cli_args as A
-from diffevo.evaluation.cli_options import add_backend_arguments
+from diffevo.evaluation import Backend
+from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args
 
 from .image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE
 
 FITNESS_CHOICES = ("eigo", "aesthetic", "clip")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``image`` and ``image-bench`` on the ``diffevo`` subparsers (the ``diffevo.commands`` entry point)."""
+    from .cli_bench import add_image_bench_parser
+
+    add_image_parser(subparsers)
+    add_image_bench_parser(subparsers)
 
 
 def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -169,7 +179,7 @@ def cmd_image(args: argparse.Namespace) -> int:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2
     loaded = time.perf_counter()
-    fitness = distribute(fitness, recipe, args)      # --workers / --ray-address: pipelines on workers
+    fitness = distribute(fitness, recipe, backend_for_images(args))   # --workers / --ray-address: pipelines on workers
     try:
         run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
                                   latent_dim=args.latent_dim, seed=args.seed, noise=args.noise,
@@ -194,6 +204,20 @@ def cmd_image(args: argparse.Namespace) -> int:
         paths["ground_truth"] = _report_ground_truth(run, args.prompt, Path(args.out))
     print(f"  wrote {len(paths)} files to {Path(args.out)}: {', '.join(p.name for p in paths.values())}")
     return 0
+
+
+def backend_for_images(args: argparse.Namespace) -> Backend | None:
+    """The backend of ``diffevo image``'s --workers / --ray-address (None: in this process). On Ray, each
+    actor reserves one GPU when CUDA is available (one pipeline per GPU)."""
+    if args.ray_address is not None:
+        import torch
+
+        from diffevo.evaluation import RayCluster
+
+        gpus = 1 if torch.cuda.is_available() and args.device != "cpu" else 0
+        return RayCluster(args.workers, address=None if args.ray_address == "local" else args.ray_address,
+                          num_gpus=gpus, timeout=args.eval_timeout, on_failure=args.on_failure)
+    return backend_from_args(args) if args.workers > 1 else None
 
 
 def _report_ground_truth(run: Any, prompt: str, out: Path) -> Path:

@@ -65,20 +65,6 @@ class DistributedImageFitness(ImageFitness):
         self.remote.close()
 
 
-def backend_for_images(args: Any) -> Backend | None:
-    """The backend of ``diffevo image``'s --workers / --ray-address (None: in this process). On Ray, each
-    actor reserves one GPU when CUDA is available (one pipeline per GPU)."""
-    from diffevo.evaluation import RayCluster
-    from diffevo.evaluation.cli_options import backend_from_args
-
-    if args.ray_address is not None:
-        gpus = 1 if torch.cuda.is_available() and args.device != "cpu" else 0
-        return RayCluster(args.workers, address=None if args.ray_address == "local" else args.ray_address,
-                          num_gpus=gpus, timeout=args.eval_timeout, on_failure=args.on_failure)
-    return backend_from_args(args) if args.workers > 1 else None
-
-
-def distribute(fitness: ImageFitness, recipe: ImageRecipe, args: Any) -> ImageFitness:
-    """``fitness`` itself, or a :class:`DistributedImageFitness` on the backend the command-line switches name."""
-    backend = backend_for_images(args)
+def distribute(fitness: ImageFitness, recipe: ImageRecipe, backend: Backend | None) -> ImageFitness:
+    """``fitness`` itself (``backend`` None: in this process), or a :class:`DistributedImageFitness` on ``backend``."""
     return fitness if backend is None else DistributedImageFitness(fitness, recipe, backend)
