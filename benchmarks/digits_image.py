@@ -16,11 +16,13 @@ Writes ``<out>/runs.jsonl`` (resumable), ``<out>/table.md``, ``<out>/versions.tx
 prompt, first seed: the plain image, the best image, the diverse set).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/digits_image.py [--seeds 0,1,2] [--fitness eigo]
+        [--genome noise --latent-dim none --diverse-by pixels] [--out FOLDER]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import statistics
@@ -41,7 +43,7 @@ from results_io import write_table  # noqa: E402
 from latent.digits.judge import judge  # noqa: E402
 from latent.digits.world import DIGITS  # noqa: E402
 from latent.image_fitness import ImageRecipe  # noqa: E402
-from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_POPSIZE, run_image_evolution  # noqa: E402
+from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_POPSIZE, DIVERSE_BY, run_image_evolution  # noqa: E402
 from latent.prompts import digits_prompts  # noqa: E402
 
 
@@ -57,10 +59,12 @@ def recipe_for(prompt: str, seed: int, fitness: str, scale_factor: float = 1.0) 
 
 
 def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, Any], list[torch.Tensor]]:
-    fit = recipe_for(prompt, seed, args.fitness, args.scale_factor).build()
+    recipe = dataclasses.replace(recipe_for(prompt, seed, args.fitness, args.scale_factor), genome=args.genome,
+                                 batch_size=args.popsize)
+    fit = recipe.build()
     start = time.perf_counter()
     run = run_image_evolution(fit, popsize=args.popsize, generations=args.generations, latent_dim=args.latent_dim,
-                              seed=seed, cluster_radius=args.cluster_radius)
+                              seed=seed, cluster_radius=args.cluster_radius, diverse_by=args.diverse_by)
     seconds = time.perf_counter() - start
     images = torch.stack([run.baseline_image, run.best_image, *[s.image for s in run.diverse]])
     truth = judge(images, prompt)
@@ -73,7 +77,7 @@ def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str,
         "prompt": prompt, "seed": seed, "fitness": args.fitness, "popsize": args.popsize,
         "scale_factor": args.scale_factor,
         "generations": args.generations, "latent_dim": args.latent_dim,
-        "cluster_radius": run.settings["cluster_radius"],
+        "cluster_radius": run.settings["cluster_radius"], "genome": args.genome, "diverse_by": args.diverse_by,
         "baseline_fitness": run.baseline_fitness, "best_fitness": run.best_fitness,
         "gain": run.best_fitness - run.baseline_fitness,
         "baseline_aesthetic": run.baseline_components.get("aesthetic"),
@@ -201,22 +205,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fitness", default="eigo", choices=("eigo", "aesthetic", "clip"))
     ap.add_argument("--popsize", type=int, default=DEFAULT_POPSIZE)
     ap.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS)
-    ap.add_argument("--latent-dim", type=int, default=DIGITS.latent_dim)
-    ap.add_argument("--cluster-radius", type=float, default=DIGITS.cluster_radius)
+    ap.add_argument("--latent-dim", type=lambda t: None if t == "none" else int(t), default=DIGITS.latent_dim,
+                    help="kernel coordinates, or 'none' for the full-space kernel (default: the world's)")
+    ap.add_argument("--genome", default="prompt", choices=("prompt", "noise"))
+    ap.add_argument("--diverse-by", default="clip", choices=DIVERSE_BY)
+    ap.add_argument("--cluster-radius", type=float, default=None,
+                    help="the diverse set's radius (default: the world's, 0.05 with --diverse-by pixels)")
     ap.add_argument("--visible", type=float, default=0.05)
     ap.add_argument("--scale-factor", type=float, default=1.0, help="x the world's genome scales (default 1)")
     ap.add_argument("--out", default="benchmarks/results/digits_world/image_runs")
     args = ap.parse_args(argv)
+    if args.cluster_radius is None:
+        args.cluster_radius = DIGITS.cluster_radius if args.diverse_by == "clip" else args.visible
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     DIGITS.verify()
     path = out / "runs.jsonl"
-    key = (args.fitness, args.popsize, args.generations, args.latent_dim, args.cluster_radius, args.scale_factor)
+    key = (args.fitness, args.popsize, args.generations, args.latent_dim, args.cluster_radius, args.scale_factor,
+           args.genome, args.diverse_by)
     records = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
     records = [r for r in records
                if (r["fitness"], r["popsize"], r["generations"], r["latent_dim"], r["cluster_radius"],
-                   r.get("scale_factor", 1.0)) == key]
+                   r.get("scale_factor", 1.0), r.get("genome", "prompt"), r.get("diverse_by", "clip")) == key]
     done = {(r["prompt"], r["seed"]) for r in records}
     rows = []
     for p in digits_prompts():
@@ -235,10 +246,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"({rec['seconds']:.1f} s)", flush=True)
     records = [r for r in records if r["seed"] in seeds]
     grid(rows, out / "grid.png")
-    text = (f"Command: python {' '.join(sys.argv)}\n\nDigits world, the ten reported prompts, seeds {seeds}, fitness "
-            f"{args.fitness}, popsize {args.popsize} x {args.generations} generations, latent_dim {args.latent_dim}, "
-            f"cluster radius {args.cluster_radius}, genome scale {args.scale_factor} x the world's. "
-            "Mean ± 95 % CI over prompts x seeds.\n\n" + table(records, args.visible) + "\n\n"
+    setting = (f"fitness {args.fitness}, {args.genome} genome, popsize {args.popsize} x {args.generations} "
+               f"generations, latent_dim {args.latent_dim}, diverse set by {args.diverse_by} at radius "
+               f"{args.cluster_radius}, genome scale {args.scale_factor} x the world's")
+    text = (f"Command: python {' '.join(sys.argv)}\n\nDigits world, the ten reported prompts, seeds {seeds}, "
+            f"{setting}. Mean ± 95 % CI over prompts x seeds.\n\n" + table(records, args.visible) + "\n\n"
             + sensitivity(records) + "\n")
     write_table(out, text)
     return 0

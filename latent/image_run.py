@@ -16,10 +16,11 @@ the final population is usually one cluster (``final_solutions``) while the arch
 different images (README, "The digits world"). The diversity figure is the mean pairwise cosine distance of the
 final population (and of the diverse set) in the same space.
 
-Checkpoints (``checkpoint=PATH``) are written after every generation with
-:func:`diffevo.checkpoint.save_checkpoint` and hold only tensors, lists, dicts, numbers and strings (they load
-with ``weights_only=True``). A run killed at generation k and restarted with the same settings continues from
-k and ends with the same images and fitness as the uninterrupted run.
+The generations run through the package's one run loop (:func:`diffevo.loop.run_loop`). Checkpoints
+(``checkpoint=PATH``) are written after every generation with :func:`diffevo.checkpoint.save_checkpoint` and
+hold only tensors, lists, dicts, numbers and strings (they load with ``weights_only=True``). A run killed at
+generation k and restarted with the same settings continues from k and ends with the same images and fitness as
+the uninterrupted run.
 
 Images in the result are ``uint8`` tensors (3, H, W), exactly what the PNGs hold.
 """
@@ -29,18 +30,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from diffevo import DiffEvo
-from diffevo.checkpoint import load_state, save_checkpoint
+from diffevo.loop import Checkpoint, ProgressBar, Step, resume, run_loop
 from diffevo.result import Result
 from diffevo.solution_set import SolutionSet
 from diffevo.validation import check_positive_int
@@ -168,23 +167,49 @@ def cosine_distances(features: torch.Tensor) -> torch.Tensor:
     return (1 - features @ features.T).clamp_min(0)
 
 
-def cluster_labels(features: torch.Tensor, radius: float, distances: torch.Tensor | None = None) -> np.ndarray:
-    """Average-linkage clusters cut at ``radius``: labels (n,) from 0.
-
-    The distances are ``distances`` (n, n) when given, else the cosine distances of the L2-normalised rows of
-    ``features`` (n, E).
-    """
+def cluster_labels(features: torch.Tensor, radius: float) -> np.ndarray:
+    """Average-linkage clusters of L2-normalised rows (n, E) cut at cosine distance ``radius``: labels (n,) from 0."""
     n = features.shape[0]
     if n < 2:
         return np.zeros(n, dtype=int)
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    dist = (cosine_distances(features) if distances is None else distances).to(torch.float64).numpy().copy()
+    dist = cosine_distances(features).to(torch.float64).numpy().copy()
     np.fill_diagonal(dist, 0.0)
     dist = (dist + dist.T) / 2
     z = linkage(squareform(dist, checks=False), method="average")
     return fcluster(z, t=radius, criterion="distance") - 1
+
+
+def leader_labels(distances: torch.Tensor, fitness: torch.Tensor, radius: float) -> np.ndarray:
+    """Best-first leader clusters: labels (n,) from 0.
+
+    Members are taken best ``fitness`` (n,) first; each joins the best leader closer than ``radius`` by
+    ``distances`` (n, n), else becomes a leader. Leaders therefore differ pairwise by at least ``radius``.
+    """
+    f = torch.where(torch.isfinite(fitness), fitness.double(), torch.full_like(fitness.double(), -math.inf))
+    labels = np.zeros(f.shape[0], dtype=int)
+    leaders: list[int] = []
+    for i in torch.argsort(f, descending=True, stable=True).tolist():
+        near = [k for k, j in enumerate(leaders) if float(distances[i, j]) < radius]
+        if near:
+            labels[i] = near[0]
+        else:
+            labels[i] = len(leaders)
+            leaders.append(i)
+    return labels
+
+
+def solution_labels(features: torch.Tensor, images: torch.Tensor, fitness: torch.Tensor, radius: float,
+                    by: str) -> np.ndarray:
+    """Which solution each member (n,) belongs to: ``by="clip"``: :func:`cluster_labels` of ``features`` (n, E);
+    ``by="pixels"``: :func:`leader_labels` of the :func:`pixel_distances` of ``images`` (n, 3, H, W)."""
+    if by not in DIVERSE_BY:
+        raise ValueError(f"by must be one of {list(DIVERSE_BY)}, got {by!r}")
+    if by == "pixels":
+        return leader_labels(pixel_distances(images), fitness, radius)
+    return cluster_labels(features, radius)
 
 
 def _scalars(components: dict[str, torch.Tensor], i: int) -> dict[str, float]:
@@ -198,7 +223,7 @@ def _per_member(components: dict[str, torch.Tensor]) -> dict[str, list[float]]:
 def diverse_set(x: torch.Tensor, fitness: torch.Tensor, images: torch.Tensor, components: dict[str, torch.Tensor],
                 features: torch.Tensor, radius: float, by: str = "clip") -> list[Solution]:
     """The best member of every cluster of the final population, best first (``by``: as in :func:`merge_archive`)."""
-    labels = cluster_labels(features, radius, pixel_distances(images) if by == "pixels" else None)
+    labels = solution_labels(features, images, fitness, radius, by)
     f = torch.where(torch.isfinite(fitness), fitness, torch.full_like(fitness, -math.inf))
     sols = []
     for lab in np.unique(labels):
@@ -219,11 +244,12 @@ def merge_archive(archive: dict[str, Any], x: torch.Tensor, fitness: torch.Tenso
                   capacity: int = ARCHIVE_CAPACITY, by: str = "clip") -> dict[str, Any]:
     """Merge one generation into the archive of distinct solutions; returns the new archive.
 
-    The archive holds one entry per cluster (average linkage at ``radius`` over archive and generation
-    together; ``by="clip"``: cosine distance of ``features``, ``by="pixels"``: :func:`pixel_distances` of the
-    images): its best member's genome ``x`` (k, dim), ``fitness`` (k,), uint8 ``images`` (k, 3, H, W),
-    L2-normalised ``features`` (k, E), scalar ``components`` {name: (k,)} and ``members`` (k,), the evaluated
-    images that fell in the cluster. At most ``capacity`` entries, best first. An empty archive is ``{}``.
+    The archive holds one entry per cluster of archive and generation together (:func:`solution_labels`:
+    ``by="clip"``: average linkage at cosine distance ``radius`` of ``features``; ``by="pixels"``: best-first
+    leaders at mean absolute pixel difference ``radius``, so entries differ visibly). Each entry is its best
+    member's genome ``x`` (k, dim), ``fitness`` (k,), uint8 ``images`` (k, 3, H, W), L2-normalised
+    ``features`` (k, E), scalar ``components`` {name: (k,)}, and ``members`` (k,), the evaluated images that
+    fell in the cluster. At most ``capacity`` entries, best first. An empty archive is ``{}``.
     """
     f = torch.where(torch.isfinite(fitness), fitness.double(), torch.full_like(fitness.double(), -math.inf))
     scalars = {k: v.double() for k, v in components.items() if v.ndim == 1}
@@ -237,10 +263,7 @@ def merge_archive(archive: dict[str, Any], x: torch.Tensor, fitness: torch.Tenso
                "members": torch.cat([archive["members"], new["members"]]),
                "components": {k: torch.cat([archive["components"][k], v]) for k, v in scalars.items()
                               if k in archive["components"]}}
-    if by not in DIVERSE_BY:
-        raise ValueError(f"by must be one of {list(DIVERSE_BY)}, got {by!r}")
-    distances = pixel_distances(new["images"]) if by == "pixels" else None
-    labels = torch.as_tensor(cluster_labels(new["features"], radius, distances))
+    labels = torch.as_tensor(solution_labels(new["features"], new["images"], new["fitness"], radius, by))
     keep, counts = [], []
     for lab in torch.unique(labels):
         idx = torch.nonzero(labels == lab)[:, 0]
@@ -351,51 +374,48 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
                 "seed": seed, "noise": float(noise), "fitness_map": fitness_map, "cluster_radius": cluster_radius,
                 "diverse_by": diverse_by, "evaluator": repr(fitness.evaluator)}
     run = _RunState(settings, opt)
-    if checkpoint is not None and Path(checkpoint).is_file():
-        run.load_state_dict(load_state(checkpoint))
+    ckpt = None if checkpoint is None else Checkpoint(checkpoint, state=run)
+    if ckpt is not None:
+        resume(ckpt, run)   # before the baseline image, which the checkpoint holds
     if not run.baseline:
         base_img = fitness.images(genome.baseline_x(fitness.creator.latents))
         comps = fitness.evaluate_images(base_img)
         run.baseline = {"image": to_uint8(base_img[0]), "fitness": float(comps["fitness"][0]),
                         "components": _scalars(comps, 0)}
 
-    bar = tqdm(total=generations, initial=opt.generation, disable=not progress, desc="diffevo image", unit="gen")
-    try:
-        while not opt.done:
-            start = time.perf_counter()
-            alpha = opt.alpha
-            x = opt.ask()
-            f = fitness(x)
-            opt.tell(f)
-            comps, images = fitness.last_components, fitness.last_images
-            assert images is not None   # set by the fitness(x) call above
-            finite = torch.where(torch.isfinite(f), f, torch.full_like(f, -math.inf))
-            i = int(torch.argmax(finite))
-            feats, space = solution_features(x, comps, genome.center, genome.scale)
-            entry: dict[str, Any] = {"generation": opt.generation - 1, "alpha": alpha, "best": float(f[i]),
-                     "mean": float(f[torch.isfinite(f)].mean()) if bool(torch.isfinite(f).any()) else float("nan"),
-                     "diversity": mean_pairwise_cosine_distance(feats), "diversity_space": space,
-                     "fitness": [float(v) for v in f.tolist()], "components": _per_member(comps),
-                     "seconds": time.perf_counter() - start}
-            if float(f[i]) > run.best["fitness"]:
-                run.best = {"fitness": float(f[i]), "x": x[i].detach().cpu().clone(),
-                            "image": to_uint8(images[i]), "components": _scalars(comps, i)}
-            entry["best_so_far"] = run.best["fitness"]
-            run.log.append(entry)
-            run.generation_best.append(to_uint8(images[i]))
-            run.last_images = to_uint8(images)
-            run.last_components = {k: v.detach().cpu() for k, v in comps.items()}
-            radius = _radius(space, diverse_by, cluster_radius)
-            run.archive = merge_archive(run.archive, x, f, run.last_images, run.last_components, feats, radius,
-                                        by=diverse_by)
-            if checkpoint is not None:
-                save_checkpoint(run, checkpoint)
-            bar.update(1)
-            bar.set_postfix(best=f"{run.best['fitness']:.4g}", refresh=False)
-            if callback is not None and callback(entry["generation"], entry):
-                break
-    finally:
-        bar.close()
+    def record(step: Step) -> None:
+        """Log the generation, keep the best image, merge the members into the archive."""
+        x, f = step.x, step.fitness
+        comps, images = fitness.last_components, fitness.last_images
+        assert images is not None   # set by the fitness(x) call of this generation
+        finite = torch.where(torch.isfinite(f), f, torch.full_like(f, -math.inf))
+        i = int(torch.argmax(finite))
+        feats, space = solution_features(x, comps, genome.center, genome.scale)
+        entry: dict[str, Any] = {"generation": step.generation, "alpha": float(opt.alphas[step.generation]),
+                 "best": float(f[i]),
+                 "mean": float(f[torch.isfinite(f)].mean()) if bool(torch.isfinite(f).any()) else float("nan"),
+                 "diversity": mean_pairwise_cosine_distance(feats), "diversity_space": space,
+                 "fitness": [float(v) for v in f.tolist()], "components": _per_member(comps),
+                 "seconds": step.seconds}
+        if float(f[i]) > run.best["fitness"]:
+            run.best = {"fitness": float(f[i]), "x": x[i].detach().cpu().clone(),
+                        "image": to_uint8(images[i]), "components": _scalars(comps, i)}
+        entry["best_so_far"] = run.best["fitness"]
+        run.log.append(entry)
+        run.generation_best.append(to_uint8(images[i]))
+        run.last_images = to_uint8(images)
+        run.last_components = {k: v.detach().cpu() for k, v in comps.items()}
+        radius = _radius(space, diverse_by, cluster_radius)
+        run.archive = merge_archive(run.archive, x, f, run.last_images, run.last_components, feats, radius,
+                                    by=diverse_by)
+
+    def stop(_opt: DiffEvo, _fitness: Any) -> bool | None:
+        return callback(run.log[-1]["generation"], run.log[-1]) if callback is not None else None
+
+    run_loop(opt, fitness, on_generation=record, callback=stop,
+             checkpoint=None if ckpt is None else replace(ckpt, resume=False),
+             progress=ProgressBar(desc="diffevo image", total=generations,
+                                  postfix=lambda: f"best={run.best['fitness']:.4g}") if progress else False)
     return _result(run, genome, cluster_radius, diverse_by)
 
 
