@@ -47,7 +47,7 @@ if missing:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--functions", default="6,8,9,13",
-                   help="comma-separated CEC 2013 function numbers (default 6,8,9,13, as in the README)")
+                   help="comma-separated CEC 2013 function numbers (default 6,8,9,13, see CHANGELOG.md)")
     p.add_argument("--runs", type=int, default=3, help="runs per function and variant (default 3)")
     p.add_argument("--workers", type=int, default=1, help="runs in parallel processes (default 1)")
     p.add_argument("--output", default="benchmarks/results/niching_ablation")

@@ -2,8 +2,8 @@
 
 The constructor defaults (rank fitness map, temperature 0.1, cosine schedule, noise 1) serve low-dimensional
 multimodal search. Neuroevolution at a small budget (the paper's 10 generations of 256 episodes) needs
-stronger selection and the official schedule's endpoints; see the README's "Choosing settings" for the
-measurements behind each preset (``benchmarks/defaults.py``).
+stronger selection and the official schedule's endpoints; see the docs page "Choosing settings"
+(``docs/settings.md``) for the measurements behind each preset (``benchmarks/defaults.py``).
 """
 
 from __future__ import annotations
