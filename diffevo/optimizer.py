@@ -56,12 +56,12 @@ def make_generator(seed: int | torch.Generator | None, device: torch.device) -> 
 class DiffEvo:
     """Diffusion Evolution (arXiv 2410.02543): a population denoised by fitness-weighted x0 estimates.
 
-    Ask/tell use::
+    Ask/tell use (:func:`diffevo.loop.run_loop` repeats the middle two lines until ``opt.done``)::
 
         opt = DiffEvo(dim=2, popsize=512, steps=25, bounds=(-4, 4), seed=0)
-        while not opt.done:
-            x = opt.ask()                 # (popsize, dim) tensor in user coordinates
-            opt.tell(fitness_fn(x))       # (popsize,) fitness, higher is better by default
+        x = opt.ask()                     # (popsize, dim) tensor in user coordinates
+        opt.tell(fitness_fn(x))           # (popsize,) fitness, higher is better by default
+        run_loop(opt, fitness_fn)         # the remaining generations
         opt.result.best_x
 
     A run has ``steps`` denoising updates and ``steps + 1`` generations: the fully denoised final

@@ -1,14 +1,38 @@
-"""The common ask/tell interface that every optimizer in the benchmark sits behind."""
+"""The ask/tell protocol at the bottom of the package: what every optimizer shares.
+
+:class:`AskTell` is the structural interface the run loop (:func:`diffevo.loop.run_loop`) drives: ``done``,
+``ask()``, ``tell(fitness)``. :class:`Baseline` is the shared bookkeeping of the peer optimizers (the benchmark's
+``tasks.baselines`` and the image peers of ``latent.peers``): coordinates, non-finite fitness, best-so-far,
+the result set. :func:`seeded_generator` and :func:`initial_points` are their random sources.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from diffevo.domain import Domain
-from diffevo.validation import as_fitness, check_positive_int
+from .domain import Domain
+from .validation import as_fitness, check_positive_int
+
+
+@runtime_checkable
+class AskTell(Protocol):
+    """An ask/tell optimizer: ``ask()`` a population, ``tell(fitness)`` its fitness, until ``done``.
+
+    :class:`diffevo.DiffEvo` and every :class:`Baseline` are ones.
+    """
+
+    @property
+    def done(self) -> bool:
+        """True once the run is over (no more ``ask``)."""
+
+    def ask(self) -> torch.Tensor:
+        """The next population to evaluate: (popsize, dim)."""
+
+    def tell(self, fitness: Any) -> None:
+        """Report the fitness (popsize,) of the population from :meth:`ask`."""
 
 
 class Baseline(ABC):
@@ -17,9 +41,7 @@ class Baseline(ABC):
     Use::
 
         opt = make_optimizer("cmaes", dim=2, popsize=512, generations=26, bounds=(-4, 4), seed=0)
-        while not opt.done:
-            x = opt.ask()                    # (popsize, dim) float64 tensor in user coordinates
-            opt.tell(fitness_fn(x))          # (popsize,) fitness, higher is better
+        run_loop(opt, fitness_fn)            # ask (popsize, dim) float64 in user coordinates, tell fitness
         opt.population, opt.fitness, opt.best_x, opt.best_fitness
 
     A run has exactly ``generations`` ask/tell rounds, so ``popsize * generations`` evaluations.

@@ -1,12 +1,11 @@
-"""Random search: the floor every optimizer should beat."""
+"""Random search: the floor every optimizer should beat (an ask/tell :class:`~diffevo.protocol.Baseline`)."""
 
 from __future__ import annotations
 
 import torch
 
-from diffevo.domain import Domain
-
-from .base import Baseline, initial_points, seeded_generator
+from .domain import Domain
+from .protocol import Baseline, initial_points, seeded_generator
 
 
 class RandomSearch(Baseline):

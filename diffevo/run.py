@@ -1,20 +1,17 @@
-"""One-call optimisation: ``optimize(fitness_fn, dim, ...)`` drives ask/tell to the end."""
+"""One-call optimisation: ``optimize(fitness_fn, dim, ...)`` runs DiffEvo through :func:`diffevo.loop.run_loop`."""
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, load_state, save_checkpoint
 from .evaluation import Backend, as_backend
 from .evaluation.recipe import FitnessOrRecipe, check_fitness
+from .evaluation.recipe import evaluate as evaluate  # re-exported: diffevo.run.evaluate
+from .loop import Checkpoint, ProgressBar, Step, run_loop
 from .optimizer import STATE_FORMAT, DiffEvo
 from .result import Result
 from .solution_set import RadiusRule, SolutionSet, default_radius
@@ -24,28 +21,6 @@ DEFAULT_OFFERED = 32
 """Members per generation offered to optimize's default solution set (the best ones)."""
 
 FitnessFn = Callable[[torch.Tensor], Any]
-
-
-def evaluate(fitness_fn: FitnessFn, x: torch.Tensor, vectorized: bool = True) -> Any:
-    """Fitness of a population x: (n, dim); ``vectorized=False`` calls ``fitness_fn`` once per row."""
-    if vectorized:
-        return fitness_fn(x)
-    values = [fitness_fn(row) for row in x]
-    for i, value in enumerate(values):
-        if not _is_one_real_number(value):
-            raise TypeError(f"fitness_fn returned {value!r} for row {i}; with vectorized=False it must return "
-                            "one real number per row")
-    return torch.as_tensor([float(v) for v in values], dtype=torch.float64)
-
-
-def _is_one_real_number(value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, torch.Tensor):
-        return value.numel() == 1 and value.dtype != torch.bool and not value.is_complex()
-    if isinstance(value, np.ndarray):
-        return value.size == 1 and value.dtype.kind in "iuf"
-    return isinstance(value, numbers.Real)
 
 
 def optimize(fitness_fn: FitnessOrRecipe, dim: int, *, popsize: int = 256, steps: int = 25,
@@ -79,12 +54,6 @@ def optimize(fitness_fn: FitnessOrRecipe, dim: int, *, popsize: int = 256, steps
     if checkpoint is not None:
         check_writable(checkpoint, "checkpoint")
     opt = DiffEvo(dim, popsize, steps, **options)
-    if checkpoint is not None and Path(checkpoint).is_file():
-        state = load_state(checkpoint, expected_format=STATE_FORMAT)
-        try:
-            opt.load_state_dict(state)
-        except CheckpointError as exc:
-            raise CheckpointError(f"{checkpoint}: {exc}") from None
     offered = None if solutions is not None else DEFAULT_OFFERED
     if solutions is None:
         solutions = SolutionSet(opt.dim, RadiusRule(default_radius(opt.domain.lower, opt.domain.upper,
@@ -92,26 +61,16 @@ def optimize(fitness_fn: FitnessOrRecipe, dim: int, *, popsize: int = 256, steps
                                 capacity=opt.popsize, maximize=opt.maximize)
     elif not isinstance(solutions, SolutionSet):
         raise TypeError(f"solutions must be a diffevo.SolutionSet or None, got {type(solutions).__name__}")
-    evaluate_population = backend.open(fitness_fn, vectorized)
-    bar = tqdm(total=opt.steps + 1, initial=opt.generation, disable=not progress, desc="diffevo",
-               unit="gen", leave=False)
-    try:
-        while not opt.done:
-            x = opt.ask()
-            fitness = evaluate_population(x)
-            opt.tell(fitness)
-            told = opt._last_fitness
-            assert told is not None       # set by the tell() above
-            _offer(solutions, x, told, offered, opt.maximize)
-            bar.update(1)
-            bar.set_postfix(best=f"{opt.best_fitness:.4g}", refresh=False)
-            if checkpoint is not None and (opt.generation % checkpoint_every == 0 or opt.done):
-                save_checkpoint(opt, checkpoint)
-            if callback is not None and callback(opt, fitness):
-                break
-    finally:
-        bar.close()
-        evaluate_population.close()
+    kept = solutions
+
+    def offer(step: Step) -> None:
+        told = opt._last_fitness
+        assert told is not None       # set by the optimizer's tell() before this hook
+        _offer(kept, step.x, told, offered, opt.maximize)
+
+    run_loop(opt, fitness_fn, evaluator=backend, vectorized=vectorized, on_generation=offer, callback=callback,
+             checkpoint=None if checkpoint is None else Checkpoint(checkpoint, checkpoint_every, format=STATE_FORMAT),
+             progress=ProgressBar(desc="diffevo", leave=False) if progress else False)
     result = opt.result
     result.solutions = solutions
     return result

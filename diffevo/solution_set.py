@@ -11,12 +11,10 @@ Whether two points share a niche is decided by a *niche rule*:
   clustering by HillVallEA, Maree et al. 2018). It spends ``test_points`` fitness evaluations per pair.
 - ``rule=None``: every point is its own niche (a plain set, e.g. a final population).
 
-Usage with any ask/tell loop (``fitness`` higher is better unless ``maximize=False``)::
+Usage with any ask/tell optimizer (``fitness`` higher is better unless ``maximize=False``)::
 
     solutions = SolutionSet(dim=2, rule=RadiusRule(0.1), capacity=256)
-    while not opt.done:
-        x = opt.ask(); f = fitness_fn(x); opt.tell(f)
-        solutions.add(x, f)
+    run_loop(opt, fitness_fn, on_generation=lambda step: solutions.add(step.x, step.fitness))
     solutions.x, solutions.fitness          # (m, dim), (m,) best first
     solutions.near_best(1e-3)               # the members within 1e-3 of the best fitness
 

@@ -7,7 +7,7 @@ appends one JSON record to ``<out>/runs.jsonl`` and writes its best image to ``<
 same settings skips the (prompt, optimiser, seed) triples already there (resumable after a crash). At the end
 (also when everything was already done) it writes, from all records:
 
-- ``results.csv`` / ``results.json`` / ``versions.txt`` (``tasks.bench.write_results``, the one results writer);
+- ``results.csv`` / ``results.json`` / ``versions.txt`` (``diffevo.results_io.write_results``, the one results writer);
 - ``table.md``: the EIGO-style table (:func:`markdown_table`), mean ± std over prompts and seeds;
 - ``figures/prompt_XX.png``: per prompt (first seed), the prompt's plain image and each optimiser's best image.
 
@@ -418,7 +418,7 @@ def plot_prompt_figure(out: Path, prompt: str, seed: int, methods: Sequence[str]
 def write_outputs(out: str | Path, prompts: Sequence[PartiPrompt], methods: Sequence[str], seeds: Sequence[int],
                   *, figures: bool = True) -> list[dict[str, Any]]:
     """results.csv/json + versions.txt, table.md and the figures from the records of these prompts, methods, seeds."""
-    from tasks.bench import write_results
+    from diffevo.results_io import write_results
 
     out = Path(out)
     wanted = {_key(p.prompt, m, s) for p in prompts for m in methods for s in seeds}

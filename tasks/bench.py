@@ -9,9 +9,6 @@ COCO's observer, so its output folder is post-processable by ``cocopp``.
 
 from __future__ import annotations
 
-import csv
-import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,13 +19,14 @@ import torch
 from tqdm.auto import tqdm
 
 from diffevo.evaluation import as_backend
+from diffevo.loop import run_loop
+from diffevo.results_io import write_results
 from diffevo.validation import check_positive_int
 
 from .base import Task
 from .baselines import METHODS, make_optimizer
 from .metrics import ACCURACIES, count_optima_found, count_peaks, entropy_bits, top_k
 from .paper import PAPER_SUITE
-from .provenance import write_versions
 from .registry import get_task
 from .report import markdown_report
 
@@ -102,9 +100,7 @@ def run_one(task: Task, method: str, seed: int, popsize: int, generations: int,
     """One run of ``method`` on ``task``: (record of metrics, final solution set (m, dim))."""
     start = time.perf_counter()
     opt = make_optimizer(method, task.dim, popsize, generations, bounds=task.bounds, seed=seed, **(options or {}))
-    while not opt.done:
-        x = opt.ask()
-        opt.tell(task.evaluate(x))
+    run_loop(opt, task.evaluate)
     record: dict[str, Any] = {"task": task.name, "dim": task.dim, "method": method, "seed": seed,
                               "popsize": popsize, "generations": generations, "evaluations": opt.evaluations,
                               "best_fitness": opt.best_fitness}
@@ -190,20 +186,3 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
         fig = plot_final_populations(task_objs, methods, finals, out / "final_populations.png")
         plt.close(fig)
     return records
-
-
-def write_results(records: Sequence[dict[str, Any]], config: dict[str, Any], out: Path) -> None:
-    """results.json ({config, records}), results.csv (one row per run) and versions.txt in ``out``."""
-    def clean(v: Any) -> Any:
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    (out / "results.json").write_text(json.dumps(
-        {"config": config, "records": [{k: clean(v) for k, v in r.items()} for r in records]}, indent=1))
-    keys: list[str] = []
-    for r in records:
-        keys += [k for k in r if k not in keys]
-    with open(out / "results.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(records)
-    write_versions(out / "versions.txt")

@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .bench import parse_methods, write_results
+from diffevo.loop import run_loop
+from diffevo.results_io import write_results
+
+from .bench import parse_methods
 from .coco import BBOB_FUNCTIONS, check_bbob, observed_problems, rowwise
 from .report import mean_std
 
@@ -56,9 +59,7 @@ def run_bbob(methods: str | Sequence[str], *, dims: Sequence[int] = (2, 5, 10),
             generations = max(2, (budget * d) // popsize)
             opt = make_optimizer(method, d, popsize, generations, seed=problem.id_instance,
                                  bounds=np.stack([problem.lower_bounds, problem.upper_bounds], axis=1))
-            while not opt.done:
-                x = opt.ask()
-                opt.tell(-rowwise(problem, x))
+            run_loop(opt, lambda x, problem=problem: -rowwise(problem, x))
             f_opt = cocoex.BareProblem("bbob", problem.id_function, d, problem.id_instance).best_value()
             regret = float(problem.best_observed_fvalue1) - float(f_opt)
             records.append({"task": f"bbob-f{problem.id_function:02d}", "dim": d, "instance": problem.id_instance,

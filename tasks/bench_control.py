@@ -29,11 +29,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from diffevo.loop import Step, run_loop
 from diffevo.presets import NEUROEVOLUTION, PAPER_CONTROL
+from diffevo.results_io import write_results
 from diffevo.validation import check_positive_int
 
 from .baselines import make_optimizer
-from .bench import write_results
 from .control import PAPER_POLICIES, PAPER_PROTOCOL, control_task, resolve_env
 
 ENVS = ("cartpole", "acrobot", "mountaincar", "mountaincarcontinuous")
@@ -130,20 +131,21 @@ def run_control(env: str, policy: str, method: str, seed: int, popsize: int = PO
                 "seed": seed, "error": f"full-covariance CMA-ES in {task.dim} dimensions: a {task.dim}^2 matrix "
                                       f"and its eigendecomposition per generation; use sepcmaes"}
     opt = make_optimizer(name, task.dim, popsize, generations, center=0.0, scale=1.0, seed=seed, **options)
-    curve, best = [], -float("inf")
-    while not opt.done:
-        x = opt.ask()
-        f = fitness(x)
-        opt.tell(f)
+    curve: list[float] = []
+    best = [-float("inf")]
+
+    def track(step: Step) -> None:
         curve.append(float(fitness.solved().double().mean()))
-        best = max(best, float(f.max()))
+        best[0] = max(best[0], float(step.fitness.max()))
+
+    run_loop(opt, fitness, on_generation=track)
     episodes = fitness.last
     solved = int(fitness.solved().sum())
     fitness.close()
     return {"env": env, "env_id": task.metadata["env_id"], "policy": policy, "dim": task.dim, "method": method,
             "seed": seed, "popsize": popsize, "generations": generations, "episodes": popsize * generations,
             "solved": solved, "members": popsize, "solved_share": solved / popsize,
-            "final_mean_return": float(episodes.mean_return.mean()), "best_return": best,
+            "final_mean_return": float(episodes.mean_return.mean()), "best_return": best[0],
             "final_mean_length": float(episodes.lengths.double().mean()), "curve_solved": curve,
             "seconds": time.perf_counter() - start}
 

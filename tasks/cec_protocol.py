@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from diffevo.loop import run_loop
 from diffevo.solution_set import RadiusRule, SolutionSet
 
 from .metrics import ACCURACIES, count_peaks, peak_ratio, success_rate
@@ -96,8 +97,7 @@ def _solution_set(method: str, task: Any, seed: int, options: dict[str, Any], bu
 
     popsize = int(options.get("popsize", 200))
     opt = make_optimizer(method, task.dim, popsize, max(1, budget // popsize), bounds=task.bounds, seed=seed)
-    while not opt.done:
-        opt.tell(task.evaluate(opt.ask()))
+    run_loop(opt, task.evaluate)
     return SolutionSet.of_points(opt.population, opt.fitness), opt.evaluations
 
 
@@ -195,7 +195,7 @@ def aggregate(records: Sequence[dict[str, Any]], method: str, task: str) -> dict
 def summarize(out: Path, methods: Sequence[str], functions: Sequence[str],
               options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Write results.json/csv, versions.txt and table.md (ours beside the published rows) from runs.jsonl."""
-    from .bench import write_results
+    from diffevo.results_io import write_results
 
     records = [r for r in read_runs(out / "runs.jsonl") if r["method"] in methods and r["task"] in functions]
     opts = options or {}

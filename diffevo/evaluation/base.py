@@ -4,6 +4,9 @@ A :class:`Backend` holds settings only (number of workers, address, timeout...).
 vectorized)`` starts its workers, each building the fitness from the recipe once, and returns an
 :class:`Evaluator`: ``evaluator(x (popsize, dim)) -> (popsize,)`` float64, reused every generation, closed
 with ``close()`` or a ``with`` block. ``backend.map(fn, jobs)`` runs independent jobs ``fn(*args)``.
+
+A :class:`ParallelBackend` (process pool, Ray cluster) only says how to start its workers and wrap them in an
+evaluator; ``open`` and ``map`` are written once, here.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..validation import check_bool
 from .faults import EvaluationError, EvaluationFailedWarning, FaultPolicy, describe_failures
-from .recipe import chunk_bounds, default_chunk_size
+from .recipe import ChunkCall, JobCall, check_fitness, chunk_bounds, default_chunk_size
 from .scheduler import Workers, run_tasks
 
 
@@ -130,3 +134,40 @@ def map_jobs(workers: Workers, jobs: Sequence[tuple[Any, ...]], policy: FaultPol
                               + "; ".join(f"job {i}: {r}" for i, r in sorted(failed.items())[:5]))
     return results
 
+
+
+class ParallelBackend(Backend):
+    """A backend whose workers each build the fitness once: ``open`` and ``map`` for every parallel backend.
+
+    Subclasses set ``workers``, ``chunk_size`` and ``policy`` and implement :meth:`_workers` (start the worker
+    set for a recipe and a worker-side call) and :meth:`_evaluator` (wrap it); :meth:`_after_map` runs after
+    :meth:`map` (e.g. to stop a cluster the backend started).
+    """
+
+    chunk_size: int | None = None
+    policy: FaultPolicy
+
+    @abstractmethod
+    def _workers(self, recipe: Any, call: Any) -> Workers:
+        """Start ``workers`` workers that each build ``recipe`` (or keep it, for jobs) and run ``call``."""
+
+    @abstractmethod
+    def _evaluator(self, workers: Any) -> ParallelEvaluator:
+        """The evaluator over started workers (closing it stops them)."""
+
+    def _after_map(self) -> None:  # noqa: B027  (a deliberate no-op default)
+        """Runs after :meth:`map` has closed its workers."""
+
+    def open(self, fitness: Any, vectorized: bool = True) -> ParallelEvaluator:
+        check_fitness(fitness)
+        check_bool(vectorized, "vectorized")
+        return self._evaluator(self._workers(fitness, ChunkCall(vectorized)))
+
+    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+        workers = self._workers(fn, JobCall())
+        try:
+            return map_jobs(workers, jobs, self.policy, on_result)
+        finally:
+            workers.close()
+            self._after_map()

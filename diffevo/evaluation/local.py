@@ -9,7 +9,7 @@ import torch
 
 from ..validation import check_bool
 from .base import Backend, Evaluator
-from .recipe import build_fitness, check_fitness
+from .recipe import build_fitness, check_fitness, evaluate
 
 
 class InProcessEvaluator(Evaluator):
@@ -19,8 +19,6 @@ class InProcessEvaluator(Evaluator):
         self.fitness, self.vectorized = fitness, vectorized
 
     def __call__(self, x: torch.Tensor) -> Any:
-        from ..run import evaluate
-
         return evaluate(self.fitness, x, self.vectorized)
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from multiprocessing.connection import wait as wait_any
 from typing import Any
 
-from ..validation import check_bool, check_choice, check_positive_int
-from .base import Backend, ParallelEvaluator, map_jobs
+from ..validation import check_choice, check_positive_int
+from .base import ParallelBackend, ParallelEvaluator
 from .faults import EvaluationError, FaultPolicy, short
-from .recipe import ChunkCall, JobCall, build_fitness, check_fitness, check_picklable
+from .recipe import ChunkCall, build_fitness, check_picklable
 from .scheduler import DIED, ERROR, OK, Event
 
 START_METHODS = ("spawn", "forkserver", "fork")
@@ -159,7 +159,7 @@ class PoolEvaluator(ParallelEvaluator):
         self.workers.close()
 
 
-class ProcessPool(Backend):
+class ProcessPool(ParallelBackend):
     """Evaluate on ``workers`` local processes, each building the fitness once from its recipe.
 
     workers: worker processes. chunk_size: rows per chunk (None: one chunk per worker).
@@ -183,19 +183,8 @@ class ProcessPool(Backend):
         check_picklable(recipe, "the fitness")
         return PoolWorkers(recipe, call, self.workers, self.threads, self.start_method, self.policy.retries + 1)
 
-    def open(self, fitness: Any, vectorized: bool = True) -> PoolEvaluator:
-        check_fitness(fitness)
-        check_bool(vectorized, "vectorized")
-        return PoolEvaluator(self._workers(fitness, ChunkCall(vectorized)), self.workers, self.policy,
-                             self.chunk_size)
-
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
-            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
-        workers = self._workers(fn, JobCall())
-        try:
-            return map_jobs(workers, jobs, self.policy, on_result)
-        finally:
-            workers.close()
+    def _evaluator(self, workers: PoolWorkers) -> PoolEvaluator:
+        return PoolEvaluator(workers, self.workers, self.policy, self.chunk_size)
 
     def __repr__(self) -> str:
         return (f"ProcessPool(workers={self.workers}, chunk_size={self.chunk_size}, timeout={self.policy.timeout}, "

@@ -9,13 +9,12 @@ actor past the timeout is killed and replaced, and the chunk is re-run (see :mod
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..validation import check_bool, check_positive_int, check_real
-from .base import Backend, ParallelEvaluator, map_jobs
+from ..validation import check_positive_int, check_real
+from .base import ParallelBackend, ParallelEvaluator
 from .faults import EvaluationError, FaultPolicy, short
-from .recipe import ChunkCall, JobCall, build_fitness, check_fitness, check_picklable
+from .recipe import ChunkCall, build_fitness, check_picklable
 from .scheduler import DIED, ERROR, OK, Event
 
 
@@ -151,7 +150,7 @@ class RayEvaluator(ParallelEvaluator):
             self.backend.shutdown()
 
 
-class RayCluster(Backend):
+class RayCluster(ParallelBackend):
     """Evaluate on ``workers`` Ray actors (stateful: the fitness is built once per actor).
 
     address: a cluster address for ``ray.init`` ('auto', 'ray://host:10001', 'host:6379'); None uses an
@@ -198,20 +197,11 @@ class RayCluster(Backend):
         options = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "max_restarts": 0}
         return RayWorkers(recipe, call, self.workers, options, self.threads, self.policy.retries + 1)
 
-    def open(self, fitness: Any, vectorized: bool = True) -> RayEvaluator:
-        check_fitness(fitness)
-        check_bool(vectorized, "vectorized")
-        return RayEvaluator(self._workers(fitness, ChunkCall(vectorized)), self, self.workers, self.policy,
-                            self.chunk_size)
+    def _evaluator(self, workers: RayWorkers) -> RayEvaluator:
+        return RayEvaluator(workers, self, self.workers, self.policy, self.chunk_size)
 
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
-            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
-        workers = self._workers(fn, JobCall())
-        try:
-            return map_jobs(workers, jobs, self.policy, on_result)
-        finally:
-            workers.close()
-            self.shutdown()
+    def _after_map(self) -> None:
+        self.shutdown()
 
     def __repr__(self) -> str:
         return (f"RayCluster(workers={self.workers}, address={self.address!r}, chunk_size={self.chunk_size}, "

@@ -3,11 +3,16 @@
 A *recipe* is either an object with ``build()`` returning the fitness callable (e.g.
 ``latent.image_fitness.ImageRecipe``: loads the SDXL pipeline and CLIP model once per worker) or a
 picklable fitness callable itself (a module-level function or a picklable object), used as is.
+
+:func:`evaluate` is the one in-process evaluation (vectorised or per row) that every backend, in this process
+or on a worker, calls; it lives here, below the backends, so that ``diffevo.run`` and the backends import it
+without an import cycle.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import pickle
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -57,6 +62,28 @@ def check_picklable(obj: Any, name: str, dumps: Callable[[Any], bytes] = pickle.
                         f"recipe object with build()); got {type(obj).__name__}: {exc}") from None
 
 
+def evaluate(fitness_fn: Callable[[torch.Tensor], Any], x: torch.Tensor, vectorized: bool = True) -> Any:
+    """Fitness of a population x: (n, dim); ``vectorized=False`` calls ``fitness_fn`` once per row."""
+    if vectorized:
+        return fitness_fn(x)
+    values = [fitness_fn(row) for row in x]
+    for i, value in enumerate(values):
+        if not _is_one_real_number(value):
+            raise TypeError(f"fitness_fn returned {value!r} for row {i}; with vectorized=False it must return "
+                            "one real number per row")
+    return torch.as_tensor([float(v) for v in values], dtype=torch.float64)
+
+
+def _is_one_real_number(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and value.dtype != torch.bool and not value.is_complex()
+    if isinstance(value, np.ndarray):
+        return value.size == 1 and value.dtype.kind in "iuf"
+    return isinstance(value, numbers.Real)
+
+
 def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
     """Contiguous (start, stop) row ranges of at most ``chunk_size`` rows covering 0..n-1 in order."""
     return [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
@@ -78,8 +105,6 @@ class ChunkCall:
         self.vectorized = vectorized
 
     def __call__(self, fitness: Callable[[torch.Tensor], Any], x: Any) -> np.ndarray | dict[str, np.ndarray]:
-        from ..run import evaluate  # the one in-process evaluation (vectorised or per row)
-
         rows = torch.tensor(x) if not isinstance(x, torch.Tensor) else x   # a copy: Ray hands read-only arrays
         value = evaluate(fitness, rows, self.vectorized)
         if isinstance(value, dict):

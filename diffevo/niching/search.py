@@ -59,6 +59,7 @@ import torch
 from ..domain import Domain
 from ..evaluation import as_backend
 from ..evaluation.recipe import FitnessOrRecipe, check_fitness
+from ..loop import Step, run_loop
 from ..optimizer import DiffEvo, _direction
 from ..result import Result
 from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, default_radius
@@ -420,24 +421,31 @@ def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, se
     Returns the final population (n, dim), its scores (n,) (-inf where taboo) and the trace (or None)."""
     opt = DiffEvo(box.shape[0], n, steps, bounds=torch.from_numpy(box), seed=seed, dtype=torch.float64,
                   trace=trace, **options)
-    x, s = np.empty((0, box.shape[0])), np.empty(0)
     frames: list[np.ndarray] = []
     seen_x: list[np.ndarray] = []
     seen_s: list[np.ndarray] = []
-    while not opt.done:
-        x = opt.ask().numpy()
+    last: dict[str, np.ndarray] = {"x": np.empty((0, box.shape[0])), "s": np.empty(0)}
+
+    def evaluate(population: torch.Tensor) -> torch.Tensor:
+        """Scores of the members outside taboo balls; the others (and non-finite scores) get the worst."""
+        x = population.numpy()
         if trace:
             frames.append(x)
         inside = regions.contains(x) if regions is not None and len(regions) else np.zeros(len(x), dtype=bool)
         s = np.full(len(x), -np.inf)
         if (~inside).any():
             s[~inside] = scores(x[~inside])
+        last["x"], last["s"] = x, s
         finite = np.isfinite(s)
-        told = np.where(finite, s, (s[finite].min() - 1.0) if finite.any() else 0.0)
-        opt.tell(torch.from_numpy(told))
-        if keep_first and opt.generation == 1:
-            seen_x.append(x)
-            seen_s.append(s)
+        return torch.from_numpy(np.where(finite, s, (s[finite].min() - 1.0) if finite.any() else 0.0))
+
+    def keep(step: Step) -> None:
+        if keep_first and step.generation == 0:
+            seen_x.append(last["x"])
+            seen_s.append(last["s"])
+
+    run_loop(opt, evaluate, on_generation=keep)
+    x, s = last["x"], last["s"]
     if seen_x:
         x, s = np.concatenate(seen_x + [x]), np.concatenate(seen_s + [s])
     return x, s, (torch.from_numpy(np.stack(frames)) if trace else None)

@@ -10,13 +10,14 @@ name               genome   method (module)
 ``ga``             prompt   Evolutionary-Diffusion's GA  (ga)
 ``adam``           prompt   Adam through the pipeline and the evaluators, EIGO's settings  (adam)
 ``best-of-n``      prompt   N random offsets ``N(0, genome.scale^2)`` from the prompt's encoding, the best
-                            kept (``tasks.baselines.RandomSearch`` around the encoding)
+                            kept (``diffevo.random_search.RandomSearch`` around the encoding)
 ``evosearch``      noise    EvoSearch-style noise search  (evosearch)
 =================  =======  =====================================================================
 
-The population methods are ``tasks.baselines`` ask/tell optimizers driven by :func:`record.run_ask_tell`;
-Adam needs gradients, so it has its own loop; Diffusion Evolution runs through the image run. Every one is
-called the same way: :func:`run_peer(name, creator, evaluator, prompt, budget, popsize=, seed=)` -> a
+The population methods are ask/tell optimizers (:class:`diffevo.protocol.Baseline`) driven by
+:func:`record.run_ask_tell`; Adam needs gradients, so it has its own loop; Diffusion Evolution runs through the
+image run. Every one is called the same way:
+:func:`run_peer(name, creator, evaluator, prompt, budget, popsize=, seed=)` -> a
 :class:`~latent.peers.record.PeerRun`, having evaluated exactly ``budget`` images (``budget`` must be a
 multiple of ``popsize``; Adam takes ``budget`` single-image steps, best-of-N draws ``budget`` samples).
 """
@@ -27,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffevo.domain import Domain
+from diffevo.random_search import RandomSearch
 from diffevo.validation import check_positive_int
-from tasks.baselines.random_search import RandomSearch
 
 from ..creator import ImageCreator
 from ..genome import Genome, NoiseGenome, PromptGenome

@@ -7,7 +7,7 @@ in each part exactly ``int(rate * n)`` randomly chosen values get ``N(0, strengt
 clamped to its range — rate 0.1 for both, strength 2 (prompt) and 0.3 (pooled), clamps ±900 and ±8.
 
 :class:`EvoDiffusionGA` repeats that in raw embedding units (``x = center + y``, scale 1) behind the
-``tasks.baselines`` ask/tell interface. Generation 0 is the prompt's own encoding mutated once per member
+ask/tell interface (``diffevo.protocol``). Generation 0 is the prompt's own encoding mutated once per member
 (Evolutionary-Diffusion seeded its population from a set of prompts; here there is one prompt). Each later
 generation: the best member unchanged (elitism 1), then children of two tournament winners, crossed over and
 mutated. The clamps are the genome's (``PromptGenome.prompt_clamp`` / ``pooled_clamp``, the same ±900 / ±8 by
@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 
 from diffevo.domain import Domain
+from diffevo.protocol import Baseline, seeded_generator
 from diffevo.validation import check_positive_int, check_real
-from tasks.baselines.base import Baseline, seeded_generator
 
 # Evolutionary-Diffusion's settings for SDXL-Turbo (aesthetics run)
 TOURNAMENT = 3

@@ -1,4 +1,5 @@
-"""What every image peer returns (:class:`PeerRun`) and the one ask/tell driver (:func:`run_ask_tell`).
+"""What every image peer returns (:class:`PeerRun`) and its ask/tell driver (:func:`run_ask_tell`, on
+:func:`diffevo.loop.run_loop`).
 
 Budget: a peer's budget is the number of images it has evaluated (``PeerRun.images``); every image the
 pipeline made while it ran is also counted by ``creator.images_generated`` (the benchmark checks both).
@@ -15,7 +16,8 @@ from typing import Any
 
 import torch
 
-from tasks.baselines.base import Baseline
+from diffevo.loop import Step, run_loop
+from diffevo.protocol import Baseline
 
 from ..image_fitness import ImageFitness
 from ..image_run import mean_pairwise_cosine_distance, solution_features, to_uint8
@@ -77,7 +79,7 @@ class BestTracker:
 
 def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: str,
                  progress: Progress | None = None) -> PeerRun:
-    """Drive an ask/tell optimizer (:class:`tasks.baselines.base.Baseline`) on an image fitness to its end.
+    """Drive an ask/tell optimizer (:class:`diffevo.protocol.Baseline`) on an image fitness to its end.
 
     ``opt`` works in the genome's coordinates (``x (popsize, dim)``). Features of every evaluated member are
     kept (by a hash of its genome row) only while it belongs to the optimizer's solution set, so the final
@@ -86,14 +88,15 @@ def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: s
     start = time.perf_counter()
     best = BestTracker()
     store: dict[str, torch.Tensor] = {}
-    space = "genome"
-    while not opt.done:
-        x = opt.ask()
-        f = fitness(x)
-        opt.tell(f)
-        assert fitness.last_images is not None   # set by the fitness(x) call above
+    space = ["genome"]
+
+    def track(step: Step) -> None:
+        """Keep the features of the optimizer's current solution set and the best image so far."""
+        nonlocal store
+        x, f = step.x, step.fitness
+        assert fitness.last_images is not None   # set by the fitness(x) call of this generation
         comps = fitness.last_components
-        feats, space = solution_features(x, comps, fitness.genome.center, fitness.genome.scale)
+        feats, space[0] = solution_features(x, comps, fitness.genome.center, fitness.genome.scale)
         for row, feat in zip(x, feats, strict=True):
             store[_key(row)] = feat
         best.update(f, fitness.last_images, comps)
@@ -101,9 +104,11 @@ def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: s
         store = {k: v for k, v in store.items() if k in keep}
         if progress is not None:
             progress(best.images, best.fitness)
+
+    run_loop(opt, fitness, on_generation=track)
     final = torch.stack([store[_key(row)] for row in opt.population])
     assert best.image is not None, "no finite fitness in the whole run"
     return PeerRun(method=method, genome=genome, best_image=best.image, best_fitness=best.fitness,
                    best_components=best.components, images=best.images,
-                   diversity=mean_pairwise_cosine_distance(final), diversity_space=space,
+                   diversity=mean_pairwise_cosine_distance(final), diversity_space=space[0],
                    final_size=int(final.shape[0]), curve=best.curve, seconds=time.perf_counter() - start)

@@ -2,7 +2,7 @@
 
 EIGO (arXiv 2511.03913) optimised SDXL-Turbo prompt embeddings with pycma's diagonal-covariance CMA-ES
 (sep-CMA-ES), population 20, initial step size 0.5, starting at the prompt's own encoding, for 100 iterations
-(2,000 images). :class:`PycmaSepCMA` does the same behind the ``tasks.baselines`` ask/tell interface: it searches
+(2,000 images). :class:`PycmaSepCMA` does the same behind the ask/tell interface (``diffevo.protocol``): it searches
 the *offset* from the genome's centre in raw embedding units (``x = center + y``; the genome's per-part
 ``scale`` is not used, so sigma 0.5 means 0.5 embedding units, as in EIGO), minimising the negated fitness.
 
@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from diffevo.domain import Domain
+from diffevo.protocol import Baseline
 from diffevo.validation import check_real
-from tasks.baselines.base import Baseline
 
 EIGO_POPSIZE = 20
 EIGO_SIGMA = 0.5

@@ -8,8 +8,7 @@ import numpy as np
 import torch
 
 from diffevo.domain import Domain
-
-from .base import Baseline, initial_points, seeded_generator
+from diffevo.protocol import Baseline, initial_points, seeded_generator
 
 
 class CMAES(Baseline):

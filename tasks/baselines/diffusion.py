@@ -8,8 +8,7 @@ import torch
 
 from diffevo.domain import Domain
 from diffevo.optimizer import DiffEvo
-
-from .base import Baseline
+from diffevo.protocol import Baseline
 
 
 class DiffusionEvolution(Baseline):

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from diffevo.domain import Domain
+from diffevo.protocol import Baseline
+from diffevo.random_search import RandomSearch
 
-from .base import Baseline
 from .cma import CMAES
 from .diffusion import DiffusionEvolution
 from .ga import SimpleGA
 from .mapelites import MAPElites
 from .pgpe import PGPE
-from .random_search import RandomSearch
 
 METHODS: dict[str, Callable[..., Baseline]] = {
     "diffevo": DiffusionEvolution,
@@ -31,7 +31,7 @@ METHODS: dict[str, Callable[..., Baseline]] = {
 
 def make_optimizer(method: str, dim: int, popsize: int, generations: int, *, bounds: Any = None,
                    center: Any = None, scale: Any = None, seed: int = 0, **options: Any) -> Baseline:
-    """An ask/tell optimizer (:class:`~tasks.baselines.base.Baseline`) for ``popsize * generations`` evaluations.
+    """An ask/tell optimizer (:class:`~diffevo.protocol.Baseline`) for ``popsize * generations`` evaluations.
 
     Args:
         method: one of ``METHODS``: 'diffevo' (DiffEvo with its defaults, overridable by options),

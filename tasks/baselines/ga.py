@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from diffevo.domain import Domain
-
-from .base import Baseline, initial_points, seeded_generator
+from diffevo.protocol import Baseline, initial_points, seeded_generator
 
 
 class SimpleGA(Baseline):

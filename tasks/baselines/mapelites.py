@@ -6,8 +6,7 @@ import numpy as np
 import torch
 
 from diffevo.domain import Domain
-
-from .base import Baseline, initial_points, seeded_generator
+from diffevo.protocol import Baseline, initial_points, seeded_generator
 
 
 class MAPElites(Baseline):

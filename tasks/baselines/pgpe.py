@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 
 from diffevo.domain import Domain
-
-from .base import Baseline
+from diffevo.protocol import Baseline
 
 # method name -> (center optimizer, center learning rate, stdev learning rate, initial stdev)
 VARIANTS = {
