@@ -5,7 +5,7 @@ entry-point groups in the installed metadata, so the core imports no package abo
 
 - ``diffevo.commands``: functions ``add_parser(subparsers)`` that register subcommands on the ``diffevo``
   parser (``tasks`` adds ``tasks`` and ``bench``; ``latent`` adds ``image`` and ``image-bench``);
-- ``diffevo.tasks``: task catalogues, objects with ``names()`` and ``problem(name, dim)`` returning a
+- ``diffevo.task_catalogues``: task catalogues, objects with ``names()`` and ``problem(name, dim)`` returning a
   :class:`CliProblem`; ``diffevo optimize --task NAME`` runs the catalogued task called NAME.
 """
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 COMMANDS_GROUP = "diffevo.commands"
 """Entry-point group of the subcommand plugins: each entry is an ``add_parser(subparsers)`` function."""
 
-TASKS_GROUP = "diffevo.tasks"
+TASKS_GROUP = "diffevo.task_catalogues"
 """Entry-point group of the task catalogues that ``diffevo optimize --task`` looks names up in."""
 
 
@@ -60,7 +60,7 @@ class CliProblem:
 
 
 class TaskCatalogue(Protocol):
-    """What a ``diffevo.tasks`` entry point provides."""
+    """What a ``diffevo.task_catalogues`` entry point provides."""
 
     def names(self) -> Iterable[str]:
         """The task names it knows."""

@@ -2,7 +2,7 @@
 named tasks that ``diffevo optimize --task`` runs.
 
 Registered through entry points (see :mod:`diffevo.cli`): :func:`add_parser` in ``diffevo.commands`` and
-:data:`TASK_CATALOGUE` in ``diffevo.tasks``. The benchmark runners load only when their command runs.
+:data:`TASK_CATALOGUE` in ``diffevo.task_catalogues``. The benchmark runners load only when their command runs.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class BuiltinTasks:
 
 
 TASK_CATALOGUE = BuiltinTasks()
-"""The ``diffevo.tasks`` entry point of this package."""
+"""The ``diffevo.task_catalogues`` entry point of this package."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

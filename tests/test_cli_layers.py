@@ -131,7 +131,7 @@ def test_tasks_and_latent_register_their_commands_through_entry_points():
     commands = {ep.name: ep.value for ep in entry_points(group="diffevo.commands")}
     assert commands.get("tasks") == "tasks.cli:add_parser" and commands.get("latent") == "latent.cli:add_parser", (
         "reinstall the package (pip install -e .) so its entry points are in the metadata")
-    assert {ep.value for ep in entry_points(group="diffevo.tasks")} >= {"tasks.cli:TASK_CATALOGUE"}
+    assert {ep.value for ep in entry_points(group="diffevo.task_catalogues")} >= {"tasks.cli:TASK_CATALOGUE"}
     from diffevo.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
