@@ -63,9 +63,10 @@ from ..loop import Step, run_loop
 from ..optimizer import DiffEvo, _direction
 from ..result import Result
 from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, default_radius
-from ..validation import check_bool, check_positive_int, check_real, check_seed
+from ..validation import check_bool, check_positive_int, check_seed
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
+from .config import NichingConfig
 from .lattice import lattice_points
 from .local import make_search, refine
 from .multistart import uniform_searches
@@ -91,50 +92,21 @@ records of one optimum, and the taboo balls of those records shrank to nothing).
 
 
 def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget: int | None = None,
-                   popsize: int | None = None, steps: int = 3, seed: int = 0, maximize: bool | None = None,
-                   minimize: bool | None = None, taboo: bool = True, local: bool = True, restarts: bool = True,
-                   clustering: bool = True, stop_in_taboo: bool = False, niche_rule: str = "hill-valley",
-                   radius: float | None = None, growth: float = 2.0, max_popsize: int = 4096,
-                   local_evals: int | None = None, batch: int = 8, grow_always: bool = False,
-                   first_samples: bool = True, race: float | None = 10.0, race_window: int = 20, patience: int = 3,
-                   local_step: float = 0.25, neighbourhood: float = 1.0, recombination: float = 2.0,
-                   polish: int = 3, uniform_starts: int | None = None, uniform_step: float = 0.1,
-                   uniform_candidates: int = 8, lattice_neighbours: int | None = None, evaluator: Any = None,
-                   trace: bool = False,
-                   diffevo_options: dict[str, Any] | None = None) -> Result:
+                   popsize: int | None = None, seed: int = 0, maximize: bool | None = None,
+                   minimize: bool | None = None, evaluator: Any = None, trace: bool = False,
+                   config: NichingConfig | None = None, **options: Any) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
     ``solutions`` is the archive (one refined solution per basin found, best first).
 
     fitness_fn: x (n, dim) tensor -> (n,) fitness (maximised unless ``minimize=True``).
     bounds: (lo, hi) or (dim, 2): the box (required). budget: evaluations in all (default
-    50 * popsize * (steps + 1)). popsize: first DiffEvo run's population (default max(128, 64 dim));
-    steps: denoising steps of every DiffEvo run (3: short runs, so more restarts and more uniform first
-    generations within the budget; 10 found fewer optima in ``benchmarks/niching_ablation.py``).
-    taboo / local / restarts / clustering: switch parts 5 / 3 / 1 (a single global run) / 2 (every final
-    member a seed) off. stop_in_taboo: also stop (and discard) a local search whose mean enters a taboo
-    ball. niche_rule: 'hill-valley' or 'radius' (with
-    ``radius``, default 2 % of the box diagonal). growth, max_popsize: the restart schedule.
-    local_evals: cap per local search (default 1000 * dim). local_step: a local search's first step size
-    as a share of its seed's spacing (distance to the nearest better sample, recorded solution or earlier
-    seed). batch: seeds refined together; refinement of a restart's seeds stops after ``patience``
-    batches in a row that end below the best score. race: stop a local search whose pace cannot bring it
-    to the best known score (its best b_t with b_t + race * (b_t - b_{t - race_window}) below the best;
-    None: every search runs to convergence). neighbourhood, recombination: the largest sizes, as
-    multiples of the run's population, of the ball samples and crossover children around the near-best
-    solutions added to each restart (0 switches a source off). grow_always: double the
-    population every restart (default: only after a restart without a new near-best solution).
-    first_samples: also cluster the first (noise) generation of each run, not only its final population
-    (finds the small basins the denoised population leaves). polish: restarts of a stopped local search
-    from its best point (:func:`.local.refine`): with steps / 100 when it stalls within 1 % of the best
-    score (sharp peaks), with a quarter of the distance when its mean left its best point (a lucky sample in
-    another basin); and the fresh search from each record near the best (part 4); 0 switches both off.
-    uniform_starts: local searches from uniform random points after each restart's seeds (part 8; 0: none;
-    default one per ``UNIFORM_START_EVALS`` = 3125 evaluations of the budget, between 8 and 128),
-    with first step size ``uniform_step`` * mean box width; they need ``local``. uniform_candidates: each
-    start is the one of this many uniform points farthest from the near-best solutions recorded (1: plain
-    uniform starts; :func:`.multistart.spread_starts`).
-    diffevo_options: extra DiffEvo arguments. evaluator: a :mod:`diffevo.evaluation` backend.
+    50 * popsize * (steps + 1)). popsize: first DiffEvo run's population (default max(128, 64 dim)).
+    seed, maximize / minimize: as for :class:`~diffevo.DiffEvo`. evaluator: a :mod:`diffevo.evaluation` backend.
     trace: keep the first run's populations.
+    config: how the search runs, a :class:`~diffevo.niching.config.NichingConfig` (default: its defaults);
+    ``options``: any of its fields by keyword (``steps=10``, ``race=None``, ``taboo=False`` ...), replacing
+    the config's value (see :class:`~diffevo.niching.config.NichingConfig` for each one).
+
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
     arrays ``popsize``, ``global_evaluations`` (DiffEvo runs and extra samples), ``local_evaluations`` (local
     searches and lattice-completion points), ``cluster_evaluations``, ``test_evaluations`` (archive niche
@@ -146,37 +118,28 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     if bounds is None:
         raise ValueError("bounds is required for niching_search: pass bounds=(lo, hi) or a (dim, 2) array")
     domain = Domain.build(dim, bounds)
-    steps = check_positive_int(steps, "steps")
+    if config is not None and not isinstance(config, NichingConfig):
+        raise TypeError(f"config must be a NichingConfig or None, got {type(config).__name__}")
+    cfg = (config or NichingConfig()).with_options(**options)
+    steps = cfg.steps
     popsize = max(128, 64 * dim) if popsize is None else check_positive_int(popsize, "popsize", 2)
     budget = 50 * popsize * (steps + 1) if budget is None else check_positive_int(budget, "budget", 2)
     seed = check_seed(seed)
     maximize_ = _direction(maximize, minimize)
-    for name, value in (("taboo", taboo), ("local", local), ("restarts", restarts), ("clustering", clustering),
-                        ("stop_in_taboo", stop_in_taboo), ("trace", trace), ("grow_always", grow_always),
-                        ("first_samples", first_samples)):
-        check_bool(value, name)
-    if niche_rule not in ("hill-valley", "radius"):
-        raise ValueError(f"niche_rule must be 'hill-valley' or 'radius', got {niche_rule!r}")
-    growth = check_real(growth, "growth", minimum=1.0)
-    max_popsize = check_positive_int(max_popsize, "max_popsize", 2)
-    batch = check_positive_int(batch, "batch")
-    race_window = check_positive_int(race_window, "race_window")
-    local_step = check_real(local_step, "local_step", minimum=0.0, exclusive_minimum=True)
-    neighbourhood = check_real(neighbourhood, "neighbourhood", minimum=0.0)
-    recombination = check_real(recombination, "recombination", minimum=0.0)
-    patience = check_positive_int(patience, "patience")
-    polish = check_positive_int(polish, "polish", 0)
-    if uniform_starts is None:
-        uniform_starts = min(128, max(8, budget // UNIFORM_START_EVALS))
-    uniform_starts = check_positive_int(uniform_starts, "uniform_starts", 0)
-    uniform_step = check_real(uniform_step, "uniform_step", minimum=0.0, exclusive_minimum=True)
-    uniform_candidates = check_positive_int(uniform_candidates, "uniform_candidates")
-    lattice_neighbours = 2 * dim if lattice_neighbours is None else check_positive_int(
-        lattice_neighbours, "lattice_neighbours", 0)
-    if race is not None:
-        race = check_real(race, "race", minimum=0.0)
-    local_evals = 1000 * dim if local_evals is None else check_positive_int(local_evals, "local_evals")
-    options = dict(diffevo_options or {})
+    check_bool(trace, "trace")
+    taboo, local, restarts, clustering = cfg.taboo, cfg.local, cfg.restarts, cfg.clustering
+    stop_in_taboo, niche_rule, radius, growth, max_popsize = (cfg.stop_in_taboo, cfg.niche_rule, cfg.radius,
+                                                              cfg.growth, cfg.max_popsize)
+    batch, grow_always, first_samples, race, race_window = (cfg.batch, cfg.grow_always, cfg.first_samples, cfg.race,
+                                                            cfg.race_window)
+    patience, local_step, neighbourhood, recombination, polish = (cfg.patience, cfg.local_step, cfg.neighbourhood,
+                                                                  cfg.recombination, cfg.polish)
+    uniform_step, uniform_candidates = cfg.uniform_step, cfg.uniform_candidates
+    uniform_starts = (min(128, max(8, budget // UNIFORM_START_EVALS)) if cfg.uniform_starts is None
+                      else cfg.uniform_starts)
+    lattice_neighbours = 2 * dim if cfg.lattice_neighbours is None else cfg.lattice_neighbours
+    local_evals = 1000 * dim if cfg.local_evals is None else cfg.local_evals
+    options = dict(cfg.diffevo_options)
     lower_t, upper_t = domain.box()
     lower, upper = lower_t.double().numpy(), upper_t.double().numpy()
     box = np.stack([lower, upper], 1)
