@@ -8,6 +8,7 @@ from .ddim import ddim_step
 from .domain import Domain
 from .fitness_maps import FitnessMap
 from .kernel import estimate_x0
+from .loop import run_loop
 from .optimizer import DiffEvo
 from .result import Result
 from .run import optimize
@@ -16,7 +17,7 @@ from .solution_set import HillValleyRule, RadiusRule, SolutionSet
 from .validation import NonFiniteFitnessWarning
 
 __all__ = [
-    "DiffEvo", "optimize", "Result", "FitnessMap", "Domain", "estimate_x0", "ddim_step", "alpha_schedule",
+    "DiffEvo", "optimize", "run_loop", "Result", "FitnessMap", "Domain", "estimate_x0", "ddim_step", "alpha_schedule",
     "ddim_timesteps", "SolutionSet", "RadiusRule", "HillValleyRule", "save_checkpoint", "load_state",
     "NonFiniteFitnessWarning",
 ]

@@ -61,7 +61,7 @@ class DiffEvo:
         opt = DiffEvo(dim=2, popsize=512, steps=25, bounds=(-4, 4), seed=0)
         x = opt.ask()                     # (popsize, dim) tensor in user coordinates
         opt.tell(fitness_fn(x))           # (popsize,) fitness, higher is better by default
-        run_loop(opt, fitness_fn)         # the remaining generations
+        run_loop(opt, fitness_fn)         # the remaining generations (diffevo.run_loop)
         opt.result.best_x
 
     A run has ``steps`` denoising updates and ``steps + 1`` generations: the fully denoised final
