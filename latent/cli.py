@@ -18,7 +18,7 @@ from diffevo import cli_args as A
 from diffevo.evaluation import Backend
 from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args
 
-from .image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE
+from .image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE, DIVERSE_BY
 
 FITNESS_CHOICES = ("eigo", "aesthetic", "clip")
 
@@ -56,9 +56,13 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--latent-dim", type=A.positive_int, default=None,
                    help=f"kernel coordinates of latent Diffusion Evolution (default {DEFAULT_LATENT_DIM}; the world's "
                         "with --world)")
+    p.add_argument("--diverse-by", choices=DIVERSE_BY, default=None,
+                   help="what tells solutions of the diverse set apart: clip (CLIP-image embeddings) or pixels "
+                        "(visible difference) (default clip; the world's with --world)")
     p.add_argument("--cluster-radius", type=A.positive_float, default=None,
-                   help="cosine distance (CLIP-image space) within which images count as one solution of the diverse "
-                        "set (default 0.05; the world's with --world)")
+                   help="distance within which images count as one solution of the diverse set: cosine distance with "
+                        "--diverse-by clip, mean absolute pixel difference with pixels (default 0.05; the world's "
+                        "with --world)")
     p.add_argument("--noise", type=A.nonnegative_float, default=1.0, help="DDIM eta of the optimizer (default 1.0)")
     p.add_argument("--checkpoint", type=A.writable_file, default=None,
                    help="checkpoint file: written every generation, resumed if present")
@@ -116,10 +120,14 @@ def resolve_models(args: argparse.Namespace) -> None:
             args.steps_per_image = world.steps
         if getattr(args, "latent_dim", 0) is None:
             args.latent_dim = world.latent_dim
-        if getattr(args, "cluster_radius", 0) is None:
+        if getattr(args, "diverse_by", "") is None:
+            args.diverse_by = world.diverse_by
+        if getattr(args, "cluster_radius", 0) is None and getattr(args, "diverse_by", None) == world.diverse_by:
             args.cluster_radius = world.cluster_radius
         return
     args.genome_options = {}
+    if getattr(args, "diverse_by", "") is None:
+        args.diverse_by = "clip"
     if getattr(args, "latent_dim", 0) is None:
         args.latent_dim = DEFAULT_LATENT_DIM
     for name, default in MODEL_DEFAULTS.items():
@@ -183,7 +191,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     try:
         run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
                                   latent_dim=args.latent_dim, seed=args.seed, noise=args.noise,
-                                  cluster_radius=args.cluster_radius,
+                                  cluster_radius=args.cluster_radius, diverse_by=args.diverse_by,
                                   checkpoint=args.checkpoint, progress=not args.quiet)
     finally:
         getattr(fitness, "close", lambda: None)()
@@ -196,8 +204,10 @@ def cmd_image(args: argparse.Namespace) -> int:
     base = ", ".join(f"{k} {v:.4g}" for k, v in run.baseline_components.items() if k != "fitness")
     print(f"  best fitness {run.best_fitness:.4g} ({comps}); "
           f"the prompt's plain image {run.baseline_fitness:.4g} ({base})")
-    print(f"  diverse set: {len(run.diverse)} distinct solution(s) better than the plain image (final population: "
-          f"{run.final_solutions} cluster(s)), fitness "
+    rule = (f"pixels differ by >= {run.settings['cluster_radius']:g} on average" if args.diverse_by == "pixels"
+            else f"CLIP-image cosine distance >= {run.settings['cluster_radius']:g}")
+    print(f"  diverse set: {len(run.diverse)} distinct solution(s) better than the plain image ({rule}; final "
+          f"population: {run.final_solutions} cluster(s)), fitness "
           f"{', '.join(f'{s.fitness:.4g}' for s in run.diverse[:8])}{' ...' if len(run.diverse) > 8 else ''}; "
           f"diversity {run.diversity:.3f} (mean pairwise cosine distance, {run.diversity_space} space)")
     if args.world == "digits":

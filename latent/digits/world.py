@@ -49,6 +49,7 @@ class World:
     pooled_clamp: float = 8.0
     latent_dim: int = 2
     cluster_radius: float = 0.05
+    diverse_by: str = "clip"
 
     def genome_options(self) -> dict[str, float]:
         """The prompt genome's scales and clamps for this world (``PromptGenome`` / ``ImageRecipe`` keywords)."""
@@ -80,7 +81,10 @@ class World:
 DIGITS_PROMPT_ABS_MAX = 2.5196
 DIGITS_POOLED_ABS_MAX = 2.6635
 #: Chosen by the calibration sweep on development prompts (benchmarks/results/digits_world/calibration): one
-#: diffusion-space unit = 0.222 x each part's absolute maximum, clamps at 2 x, latent_dim 4, cluster radius 0.02.
+#: diffusion-space unit = 0.222 x each part's absolute maximum, clamps at 2 x, latent_dim 4 (a CLIP cluster radius of
+#: 0.02). The diverse set tells solutions apart by their pixels at 0.05 mean absolute difference (visibly different):
+#: on the development prompts that keeps more visibly distinct solutions than the CLIP archive
+#: (benchmarks/results/digits_world/diversity).
 DIGITS_SCALE_FRACTION = 0.222
 
 DIGITS = World(name="digits", folder=WORLD_DIR, steps=2, size=32,
@@ -89,7 +93,7 @@ DIGITS = World(name="digits", folder=WORLD_DIR, steps=2, size=32,
                prompt_scale=round(DIGITS_SCALE_FRACTION * DIGITS_PROMPT_ABS_MAX, 4),
                pooled_scale=round(DIGITS_SCALE_FRACTION * DIGITS_POOLED_ABS_MAX, 4),
                prompt_clamp=round(2 * DIGITS_PROMPT_ABS_MAX, 4), pooled_clamp=round(2 * DIGITS_POOLED_ABS_MAX, 4),
-               latent_dim=4, cluster_radius=0.02)
+               latent_dim=4, cluster_radius=0.05, diverse_by="pixels")
 WORLDS = {"digits": DIGITS}
 
 
