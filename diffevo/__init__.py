@@ -10,6 +10,7 @@ from .fitness_maps import FitnessMap
 from .kernel import estimate_x0
 from .loop import run_loop
 from .optimizer import DiffEvo
+from .options import DiffEvoOptions
 from .result import Result
 from .run import optimize
 from .schedules import alpha_schedule, ddim_timesteps
@@ -17,8 +18,8 @@ from .solution_set import HillValleyRule, RadiusRule, SolutionSet
 from .validation import NonFiniteFitnessWarning
 
 __all__ = [
-    "DiffEvo", "optimize", "run_loop", "Result", "FitnessMap", "Domain", "estimate_x0", "ddim_step", "alpha_schedule",
-    "ddim_timesteps", "SolutionSet", "RadiusRule", "HillValleyRule", "save_checkpoint", "load_state",
+    "DiffEvo", "DiffEvoOptions", "optimize", "run_loop", "Result", "FitnessMap", "Domain", "estimate_x0", "ddim_step",
+    "alpha_schedule", "ddim_timesteps", "SolutionSet", "RadiusRule", "HillValleyRule", "save_checkpoint", "load_state",
     "NonFiniteFitnessWarning",
 ]
 __version__ = "0.1.0"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,16 +12,16 @@ from .checkpoint import CheckpointError
 from .ddim import ddim_step
 from .domain import Domain
 from .fitness_maps import FitnessMap
-from .kernel import DEFAULT_MAX_CHUNK_ELEMENTS, estimate_x0
+from .kernel import estimate_x0
+from .options import DiffEvoOptions
 from .projection import PROJECTIONS, Projection, make_projection
 from .result import Result
 from .schedules import alpha_schedule
 from .validation import (
     as_fitness,
-    check_bool,
     check_choice,
     check_device,
-    check_nonfinite_policy,
+    check_direction,
     check_positive_int,
     check_real,
     check_seed,
@@ -73,17 +72,13 @@ class DiffEvo:
         dim: genome length.
         popsize: members per generation (>= 2).
         steps: denoising steps, sub-sampled DDIM-style from the schedule.
-        bounds, center, scale, repair: the search domain (see :class:`~diffevo.domain.Domain`).
-        schedule: 'cosine', 'linear', or an increasing sequence of steps + 1 alpha_bar values.
+        bounds, center, scale: the search domain (see :class:`~diffevo.domain.Domain`).
         fitness_map: 'rank' (default; invariant to monotone transforms), 'energy', 'identity', 'power',
-            or a :class:`FitnessMap`; ``temperature`` / ``exponent`` parameterise it.
+            or a :class:`FitnessMap`; ``temperature`` parameterises 'rank' and 'energy'.
         noise: DDIM eta, >= 0 (0 deterministic, 1 DDPM-like).
         maximize / minimize: optimisation direction (maximize by default).
-        nonfinite: 'worst' (NaN/inf fitness get zero weight, with a warning) or 'raise'.
         seed: int, a ``torch.Generator`` on ``device``, or None (random).
-        device, dtype: where and in which precision the population lives.
-        trace: keep every generation's population and fitness in the result.
-        max_chunk_elements: kernel entries formed at once (memory bound of the x0 estimator).
+        device: where the population lives.
         latent_dim: None (default) measures kernel distances in the full space; an int switches on
             Latent Diffusion Evolution: distances are measured on ``z = P y`` (latent_dim coordinates),
             while the x0 estimate and the update stay in the full space. Use it in high dimension
@@ -91,52 +86,51 @@ class DiffEvo:
         projection: how P is made in latent mode: 'random' (a fixed, seeded matrix with orthonormal
             rows) or 'pca' (the population's top principal directions, refitted every generation).
             See :mod:`diffevo.projection` for the scaling.
-        projection_seed: seed of the 'random' projection; by default the int ``seed``, or a value drawn
-            from the optimizer's generator. It is part of :meth:`config`, the matrix of :meth:`state_dict`.
-        global_pull: eps >= 0 (default 0, off): x0 weights g_j (K_ij + eps) with the unnormalised kernel,
-            a pull of every member towards the fitness-weighted population mean that matters where the
-            member's own kernel neighbourhood holds little fitness (see :func:`~diffevo.kernel.estimate_x0`).
-            Helps neuroevolution at small budgets (``diffevo.presets.NEUROEVOLUTION``).
+        options: the settings most runs leave at their defaults, a :class:`~diffevo.options.DiffEvoOptions`
+            (repair, schedule, num_train_timesteps, exponent, nonfinite, dtype, trace, max_chunk_elements,
+            projection_seed, global_pull; see there for each).
+        **option_fields: any of those fields by keyword (``schedule="linear"``, ``trace=True``,
+            ``dtype=torch.float64`` ...), replacing the value in ``options``: ``DiffEvo(dim, trace=True)`` is
+            ``DiffEvo(dim, options=DiffEvoOptions(trace=True))``, and the presets (``**presets.NEUROEVOLUTION``)
+            pass theirs this way. An unknown keyword raises a TypeError naming it.
     """
 
     def __init__(self, dim: int, popsize: int = 256, steps: int = 25, *, bounds: Any = None,
-                 center: Any = None, scale: Any = None, repair: str | None = None,
-                 schedule: str | Sequence[float] = "cosine", num_train_timesteps: int = 1000,
-                 fitness_map: str | FitnessMap = "rank", temperature: float | None = None,
-                 exponent: float | None = None, noise: float = 1.0, maximize: bool | None = None,
-                 minimize: bool | None = None, nonfinite: str = "worst",
-                 seed: int | torch.Generator | None = None, device: str | torch.device | None = None,
-                 dtype: torch.dtype = torch.float32, trace: bool = False,
-                 max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS, latent_dim: int | None = None,
-                 projection: str = "random", projection_seed: int | None = None, global_pull: float = 0.0) -> None:
+                 center: Any = None, scale: Any = None, fitness_map: str | FitnessMap = "rank",
+                 temperature: float | None = None, noise: float = 1.0, maximize: bool | None = None,
+                 minimize: bool | None = None, seed: int | torch.Generator | None = None,
+                 device: str | torch.device | None = None, latent_dim: int | None = None,
+                 projection: str = "random", options: DiffEvoOptions | None = None,
+                 **option_fields: Any) -> None:
+        if options is not None and not isinstance(options, DiffEvoOptions):
+            raise TypeError(f"options must be a DiffEvoOptions or None, got {type(options).__name__}")
+        self.options = opts = (options or DiffEvoOptions()).with_options(**option_fields)
         self.dim = check_positive_int(dim, "dim", 1, MAX_DIM)
         self.popsize = check_positive_int(popsize, "popsize", 2, MAX_POPSIZE)
         self.steps = check_positive_int(steps, "steps", 1)
-        self.num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps", 1)
-        self.alphas = alpha_schedule(schedule, self.steps, self.num_train_timesteps)
-        self.schedule = schedule if isinstance(schedule, str) else self.alphas.tolist()
-        self.fitness_map = _build_fitness_map(fitness_map, temperature, exponent)
+        self.num_train_timesteps = opts.num_train_timesteps
+        self.alphas = alpha_schedule(opts.schedule, self.steps, self.num_train_timesteps)
+        self.schedule = opts.schedule if isinstance(opts.schedule, str) else self.alphas.tolist()
+        self.fitness_map = _build_fitness_map(fitness_map, temperature, opts.exponent)
         self.noise = check_real(noise, "noise (DDIM eta)", minimum=0.0, maximum=MAX_NOISE)
-        self.global_pull = check_real(global_pull, "global_pull", minimum=0.0)
-        self.maximize = _direction(maximize, minimize)
-        self.nonfinite = check_nonfinite_policy(nonfinite)
-        self.domain = Domain.build(self.dim, bounds, center, scale, repair)
+        self.global_pull = opts.global_pull
+        self.maximize = check_direction(maximize, minimize)
+        self.nonfinite = opts.nonfinite
+        self.domain = Domain.build(self.dim, bounds, center, scale, opts.repair)
         self.device = check_device(device)
-        if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
-            raise TypeError(f"dtype must be a floating torch dtype, got {dtype}")
-        self.dtype = dtype
+        self.dtype = dtype = opts.dtype
         reach = (self.domain.center.abs() + DOMAIN_REACH * self.domain.scale).max()
         if not float(reach) < torch.finfo(dtype).max:
             raise ValueError(f"bounds/center/scale reach {float(reach):.3g}, beyond what dtype={dtype} holds "
                              f"({torch.finfo(dtype).max:.3g}); rescale the problem or pass dtype=torch.float64")
-        self.trace = check_bool(trace, "trace")
-        self.max_chunk_elements = check_positive_int(max_chunk_elements, "max_chunk_elements", 1)
+        self.trace = opts.trace
+        self.max_chunk_elements = opts.max_chunk_elements
         self.generator = make_generator(seed, self.device)
 
         self.generation = 0
         self._y = torch.randn(self.popsize, self.dim, generator=self.generator, device=self.device,
                               dtype=self.dtype)
-        self.projection = self._build_projection(latent_dim, projection, projection_seed, seed)
+        self.projection = self._build_projection(latent_dim, projection, opts.projection_seed, seed)
         self._asked_x: torch.Tensor | None = None   # this generation's points, once ask() mapped them
         self._best_x: torch.Tensor | None = None
         self._best_score = -float("inf")      # fitness oriented so that higher is better
@@ -335,15 +329,16 @@ class DiffEvo:
         check_state_dict(state)
         c = dict(state["config"])
         bounds = None if c["lower"] is None else np.stack([c["lower"], c["upper"]], axis=1)
+        options = DiffEvoOptions(repair=c["repair"], schedule=c["schedule"],
+                                 num_train_timesteps=c["num_train_timesteps"], exponent=c["exponent"],
+                                 nonfinite=c["nonfinite"], dtype=dtype, trace=c["trace"],
+                                 projection_seed=c.get("projection_seed"), global_pull=c.get("global_pull", 0.0))
         opt = cls(c["dim"], c["popsize"], c["steps"], bounds=bounds,
                   center=None if bounds is not None else c["center"],
-                  scale=None if bounds is not None else c["scale"], repair=c["repair"],
-                  schedule=c["schedule"], num_train_timesteps=c["num_train_timesteps"],
-                  fitness_map=c["fitness_map"], temperature=c["temperature"], exponent=c["exponent"],
-                  noise=c["noise"], maximize=c["maximize"], nonfinite=c["nonfinite"], seed=0,
-                  device=device if device is not None else state["device_type"], dtype=dtype, trace=c["trace"],
-                  latent_dim=c.get("latent_dim"), projection=c.get("projection") or "random",
-                  projection_seed=c.get("projection_seed"), global_pull=c.get("global_pull", 0.0))
+                  scale=None if bounds is not None else c["scale"], fitness_map=c["fitness_map"],
+                  temperature=c["temperature"], noise=c["noise"], maximize=c["maximize"], seed=0,
+                  device=device if device is not None else state["device_type"],
+                  latent_dim=c.get("latent_dim"), projection=c.get("projection") or "random", options=options)
         opt.load_state_dict(state)
         return opt
 
@@ -384,15 +379,3 @@ def _build_fitness_map(fitness_map: str | FitnessMap, temperature: float | None,
     if not isinstance(fitness_map, str):
         raise TypeError(f"fitness_map must be a name or a FitnessMap, got {type(fitness_map).__name__}")
     return FitnessMap(fitness_map, temperature, 1.0 if exponent is None else exponent)
-
-
-def _direction(maximize: bool | None, minimize: bool | None) -> bool:
-    if maximize is not None:
-        check_bool(maximize, "maximize")
-    if minimize is not None:
-        check_bool(minimize, "minimize")
-    if maximize is not None and minimize is not None and bool(maximize) == bool(minimize):
-        raise ValueError(f"maximize={maximize} and minimize={minimize} contradict each other; pass one of them")
-    if minimize is not None:
-        return not bool(minimize)
-    return True if maximize is None else bool(maximize)

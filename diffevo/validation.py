@@ -58,6 +58,22 @@ def check_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
+def check_direction(maximize: bool | None, minimize: bool | None) -> bool:
+    """True to maximise, False to minimise, from the ``maximize`` / ``minimize`` pair (maximise if neither is given).
+
+    Either may be None; both given must agree (``maximize=True, minimize=True`` is refused).
+    """
+    if maximize is not None:
+        check_bool(maximize, "maximize")
+    if minimize is not None:
+        check_bool(minimize, "minimize")
+    if maximize is not None and minimize is not None and bool(maximize) == bool(minimize):
+        raise ValueError(f"maximize={maximize} and minimize={minimize} contradict each other; pass one of them")
+    if minimize is not None:
+        return not bool(minimize)
+    return True if maximize is None else bool(maximize)
+
+
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``, else an error naming ``name`` and listing the choices."""
     if not isinstance(value, str) or value not in choices:

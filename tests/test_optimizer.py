@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffevo import DiffEvo, NonFiniteFitnessWarning, optimize
+from diffevo import DiffEvo, DiffEvoOptions, NonFiniteFitnessWarning, optimize
 from tasks import get_task, optimum_shares
 
 
@@ -215,6 +215,37 @@ def test_bad_settings_are_rejected(kwargs, exc, msg):
     args.update(kwargs)
     with pytest.raises(exc, match=msg):
         DiffEvo(**args)
+
+
+def test_options_object_is_the_same_run_as_the_keywords():
+    fields = dict(schedule="linear", num_train_timesteps=500, max_chunk_elements=100, trace=True,
+                  dtype=torch.float64, projection_seed=5, global_pull=0.1, nonfinite="raise")
+    common = dict(dim=6, popsize=24, steps=5, bounds=(-2, 2), seed=3, latent_dim=2)
+    by_keyword = DiffEvo(**common, **fields)
+    by_object = DiffEvo(**common, options=DiffEvoOptions(**fields))
+    mixed = DiffEvo(**common, options=DiffEvoOptions(schedule="cosine", trace=False), schedule="linear",
+                    **{k: v for k, v in fields.items() if k != "schedule"})
+    results = [run_ask_tell(opt, lambda x: -(x ** 2).sum(1)) for opt in (by_keyword, by_object, mixed)]
+    assert by_keyword.config() == by_object.config() == mixed.config()
+    assert by_object.options == DiffEvoOptions(**fields)
+    for r in results[1:]:
+        assert torch.equal(r.population, results[0].population)
+        assert torch.equal(r.trace_population, results[0].trace_population)
+
+
+@pytest.mark.parametrize("make, exc, msg", [
+    (lambda: DiffEvo(2, scheduel="linear"), TypeError, "unknown option\\(s\\) scheduel;"),
+    (lambda: DiffEvo(2, options={"trace": True}), TypeError, "options must be a DiffEvoOptions"),
+    (lambda: DiffEvoOptions(max_chunk_elements=0), ValueError, "max_chunk_elements must be at least 1"),
+    (lambda: DiffEvoOptions(global_pull=-1.0), ValueError, "global_pull must be >= 0"),
+    (lambda: DiffEvoOptions(trace="yes"), TypeError, "trace must be True or False"),
+    (lambda: DiffEvoOptions(projection_seed=-2), ValueError, "projection_seed must be at least 0"),
+    (lambda: DiffEvoOptions(exponent=0.0), ValueError, "exponent must be > 0"),
+])
+def test_bad_options_are_named_in_one_line(make, exc, msg):
+    with pytest.raises(exc, match=msg) as info:
+        make()
+    assert "\n" not in str(info.value)
 
 
 def test_float64_population_and_per_row_fitness():

@@ -60,10 +60,10 @@ from ..domain import Domain
 from ..evaluation import as_backend
 from ..evaluation.recipe import FitnessOrRecipe, check_fitness
 from ..loop import Step, run_loop
-from ..optimizer import DiffEvo, _direction
+from ..optimizer import DiffEvo
 from ..result import Result
 from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, default_radius
-from ..validation import check_bool, check_positive_int, check_seed
+from ..validation import check_bool, check_direction, check_positive_int, check_seed
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
 from .config import NichingConfig
@@ -125,7 +125,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     popsize = max(128, 64 * dim) if popsize is None else check_positive_int(popsize, "popsize", 2)
     budget = 50 * popsize * (steps + 1) if budget is None else check_positive_int(budget, "budget", 2)
     seed = check_seed(seed)
-    maximize_ = _direction(maximize, minimize)
+    maximize_ = check_direction(maximize, minimize)
     check_bool(trace, "trace")
     taboo, local, restarts, clustering = cfg.taboo, cfg.local, cfg.restarts, cfg.clustering
     stop_in_taboo, niche_rule, radius, growth, max_popsize = (cfg.stop_in_taboo, cfg.niche_rule, cfg.radius,
