@@ -29,6 +29,7 @@ from .run import optimize
 from .schedules import SCHEDULES
 
 if TYPE_CHECKING:
+    from .result import Result
     from .solution_set import SolutionSet
 
 COMMANDS_GROUP = "diffevo.commands"
@@ -157,18 +158,48 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print(f"  best objective {best_obj:.6g} at {where}"
           + (f" (known optimum {task.optimum_value:g})" if task.optimum_value is not None else ""))
     print_solution_set(result.solutions, task)
+    plotted = result.trace_population is not None and args.output is not None
+    population, run, note = reported_population(result, args.method == "niching" and args.checkpoint is None,
+                                                plotted)
     if task.optima is not None:
         found = int((optimum_shares(result.solutions.x, task.optima, args.radius) > 0).sum())
-        shares = optimum_shares(result.population, task.optima, args.radius)
+        shares = optimum_shares(population, task.optima, args.radius)
         print(f"  optima found: {found} of {len(task.optima)} known (a solution within {args.radius}); "
-              f"share of the final population at each: {', '.join(f'{s:.0%}' for s in shares.tolist())}")
-    if result.trace_population is not None and args.output is not None:
+              f"share of {run}'s final population at each: {', '.join(f'{s:.0%}' for s in shares.tolist())}")
+    if note:
+        print(f"  ({note})")
+    if plotted and result.trace_population is not None:
         out = args.output
         plot_trajectories(result.trace_population, out, fitness_fn=task.evaluate, bounds=task.bounds,
                           optima=task.optima, title=f"Diffusion Evolution on {task.name}",
-                          solutions=result.solutions.near_best(SOLUTION_TOLERANCE)[0])
-        print(f"  trajectory figure: {out}")
+                          solutions=result.solutions.near_best(SOLUTION_TOLERANCE)[0], radius=args.radius)
+        print(f"  trajectory figure: {out} (dots: members of {run}; rings: the solution set's best; "
+              f"crosses: known optima)")
     return 0
+
+
+def reported_population(result: Result, niching: bool, plotted: bool) -> tuple[torch.Tensor, str, str]:
+    """The final population the summary reports, the run it is from, and a note on that run ('' if none).
+
+    A niching search runs several DiffEvo runs. Its trace (the figure) is the first run, which finds the
+    basins; ``result.population`` is the last restart's, which the taboo regions keep away from the optima
+    already found. The summary reports the traced run whenever there is one, so it describes the figure.
+    """
+    if not niching:
+        return result.population, "the run", ""
+    runs = len(result.history.get("popsize", ())) if result.history else 0
+    if runs <= 1:
+        population = result.population if result.trace_population is None else result.trace_population[-1]
+        return (population, "the DiffEvo run",
+                "the solution set comes from the whole search: that one DiffEvo run, plus local searches")
+    search = (f"the solution set comes from the whole search: {runs} DiffEvo runs with taboo restarts, "
+              f"plus local searches")
+    if result.trace_population is not None:
+        drawn = ", drawn in the figure" if plotted else ""
+        return (result.trace_population[-1], "the first DiffEvo run",
+                f"the first DiffEvo run is the search's discovery run{drawn}; {search}")
+    return (result.population, "the last restart",
+            f"the restarts keep away from basins already found; {search}")
 
 
 SOLUTION_TOLERANCE = 1e-6
