@@ -13,8 +13,8 @@ the best member of each cluster (average linkage by cosine distance in CLIP-imag
 returns ``image_embeds``, else in the genome's diffusion space). The archive, not the final population alone, is
 the diverse set, because the reverse diffusion concentrates the final population: measured on the digits world,
 the final population is usually one cluster (``final_solutions``) while the archive holds several visibly
-different images (README, "The digits world"). The diversity figure is the mean pairwise cosine distance of the
-final population (and of the diverse set) in the same space.
+different images (docs page "Images and the digits world", ``docs/benchmarks/images.md``). The diversity figure
+is the mean pairwise cosine distance of the final population (and of the diverse set) in the same space.
 
 The generations run through the package's one run loop (:func:`diffevo.loop.run_loop`). Checkpoints
 (``checkpoint=PATH``) are written after every generation with :func:`diffevo.checkpoint.save_checkpoint` and

@@ -1,4 +1,8 @@
-"""Tiny randomly initialised SDXL pipelines for offline tests and demos (no weight downloads).
+"""Tiny randomly initialised SDXL pipelines for offline demos and tests (no weight downloads).
+
+A public demo, shipped on purpose: with :mod:`latent.tiny_clip` it runs ``diffevo image`` and
+``diffevo image-bench`` end to end on a machine without the real weights, through the same code paths as
+SDXL-Turbo (see the docs page "Images and the digits world"); the test suite builds its models from it too.
 
 :func:`tiny_sdxl_pipeline` assembles a real ``diffusers.StableDiffusionXLPipeline`` from configs: two
 tiny CLIP text encoders (hidden 32, projection 32), a CLIPTokenizer over a byte-level vocabulary written

@@ -100,7 +100,7 @@ def test_estimator_input_errors():
         estimate_x0(x, torch.zeros(10), 0.5, keys=torch.randn(9, 2))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.gpu
 def test_runs_on_cuda():
     x = torch.randn(100, 5, device="cuda")
     out = estimate_x0(x, torch.zeros(100, device="cuda"), 0.5)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -73,3 +76,11 @@ def test_a_backend_is_opened_on_the_fitness_and_rows_are_evaluated_one_by_one_wh
     opt = RandomSearch(3, 8, 2, Domain.build(3, (-1, 1)), 0)
     run_loop(opt, one, evaluator=InProcess(), vectorized=False)
     assert len(rows) == 16 and opt.done and opt.evaluations == 16
+
+
+def test_run_loop_is_the_only_ask_tell_loop_in_the_packages():
+    root = Path(__file__).resolve().parents[1]
+    loops = sorted(path.relative_to(root).as_posix() for folder in ("diffevo", "tasks", "latent")
+                   for path in (root / folder).rglob("*.py")
+                   if re.search(r"while not .*done", path.read_text(encoding="utf-8")))
+    assert loops == ["diffevo/loop.py"], f"ask/tell loops outside diffevo/loop.py (use run_loop): {loops}"

@@ -254,7 +254,7 @@ def test_float64_population_and_per_row_fitness():
     assert r.population.dtype == torch.float64 and r.generations == 6
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.gpu
 def test_cuda_run_matches_shapes():
     r = optimize(lambda x: -(x ** 2).sum(1), 4, popsize=64, steps=5, device="cuda", seed=0)
     assert r.population.shape == (64, 4)

@@ -1,4 +1,4 @@
-"""Tiny SDXL test models: the builders live in :mod:`latent.tiny` (shared with the notebook); cached here.
+"""Tiny SDXL test models: the builders live in :mod:`latent.tiny` (a public offline demo); cached here.
 
 ``tiny_pipeline()`` is built once per test process; ``saved_tiny_sdxl(folder)`` writes it with
 ``save_pretrained`` for tests that load a model by path (the CLI). ``tiny_clip_dir(folder)`` saves the

@@ -1,4 +1,4 @@
-"""A simple real-coded genetic algorithm (written here: see the README for why)."""
+"""A simple real-coded genetic algorithm (written here: README, "Libraries used, and why", says why)."""
 
 from __future__ import annotations
 
