@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from diffevo.cli import main
 
 
@@ -26,6 +28,7 @@ def test_unknown_task_is_a_clear_error(capsys):
     assert "unknown task 'nope'; available:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tasks_listing_and_console_script(capsys):
     assert main(["tasks"]) == 0
     assert "himmelblau" in capsys.readouterr().out

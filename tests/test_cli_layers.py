@@ -120,6 +120,7 @@ def test_library_modules_do_not_import_the_command_line_modules():
     assert not offending, "library code imports a command-line module:\n" + "\n".join(offending)
 
 
+@pytest.mark.slow
 def test_importing_the_core_command_line_loads_no_plugin_package():
     code = ("import sys, diffevo, diffevo.cli; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tasks', 'latent')); "
@@ -149,6 +150,7 @@ def test_the_core_command_line_alone_has_optimize_and_says_when_no_task_catalogu
     assert "unknown task 'two-peaks'; available: (none: no task catalogue is installed)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["--help"], ["tasks", "--help"], ["image-bench", "--help"]])
 def test_python_dash_m_diffevo_runs_the_plugin_commands(argv):
     done = subprocess.run([sys.executable, "-m", "diffevo", *argv], capture_output=True, text=True, cwd=ROOT / "tests")

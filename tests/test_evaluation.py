@@ -68,6 +68,7 @@ def marker_at(generation: int, path):
     return callback
 
 
+@pytest.mark.slow
 def test_pool_run_with_a_killed_worker_equals_the_serial_run(tmp_path):
     marker = tmp_path / "kill"
     serial = optimize(sphere, 3, **RUN)
@@ -105,6 +106,7 @@ def test_pool_build_error_is_reported_not_retried():
         optimize(BrokenRecipe(), 2, evaluator=ProcessPool(2, start_method="fork"), **RUN)
 
 
+@pytest.mark.slow
 def test_bench_with_two_workers_writes_the_serial_numbers(tmp_path):
     common = ["bench", "--suite", "multimodal", "--tasks", "himmelblau", "--methods", "diffevo,cmaes",
               "--seeds", "2", "--popsize", "32", "--generations", "5", "--quiet"]
@@ -240,6 +242,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_driver_killed_mid_run_resumes_from_its_checkpoint_to_the_serial_result(tmp_path):
     checkpoint = tmp_path / "run.pt"
     pid_dir = tmp_path / "pids"

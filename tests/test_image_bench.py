@@ -36,6 +36,7 @@ def strip_timing(records):
     return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
 
 
+@pytest.mark.slow
 def test_image_bench_runs_every_optimiser_end_to_end_and_reproduces(tiny_models, tmp_path, capsys):
     out = tmp_path / "a"
     assert main(argv(tiny_models, out)) == 0

@@ -194,6 +194,7 @@ def test_tiny_clip_loads_the_real_way(tmp_path, tiny_name, images):
     assert torch.allclose(ev(images, PROMPT)["fitness"], reference(images, PROMPT)["fitness"], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_missing_weights_error_offline(tmp_path):
     """HF_HUB_OFFLINE=1 and an empty HF cache: load_evaluator() names the model and the ways to provide it."""
     code = (

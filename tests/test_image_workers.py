@@ -19,6 +19,7 @@ def tiny_models(tmp_path_factory):
     return str(saved_tiny_sdxl(base / "sdxl")), tiny_clip_dir(base / "clip")
 
 
+@pytest.mark.slow
 def test_image_run_on_two_workers_equals_the_in_process_run(tiny_models, tmp_path):
     sdxl, clip = tiny_models
     argv = ["image", "a red apple on a table", "--generations", "2", "--popsize", "4", "--model", sdxl,

@@ -158,6 +158,7 @@ def test_latent_kernel_beats_full_kernel_on_sphere_in_1000_dimensions():
 
 
 # ----------------------------------------------------------------- command line
+@pytest.mark.slow
 def test_cli_runs_latent_mode_and_reports_bad_latent_dim(capsys):
     from diffevo.cli import main
 

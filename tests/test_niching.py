@@ -286,6 +286,7 @@ def test_a_seed_better_than_its_niches_record_is_refined_again():
     assert _improves(archive, elsewhere, float(scores_of(elsewhere[None])[0]))
 
 
+@pytest.mark.slow
 def test_discovery_near_the_best_finds_every_peak_of_a_separable_grid():
     def grid(x):                                    # 81 equal maxima at x_i in {-1, 0, 1}, 4-D
         return torch.cos(2 * torch.pi * torch.as_tensor(x, dtype=torch.float64)).sum(1)
@@ -502,6 +503,7 @@ def test_lattice_points_fill_the_hole_in_a_lattice_of_records():
     assert lattice_points(x[:1], score[:1], 4, lower, upper)[0].shape == (0, 2)
 
 
+@pytest.mark.slow
 def test_lattice_completion_finds_a_needle_in_a_lattice_of_local_optima():
     # rotated cosine lattice (local optima one apart, better towards the centre), a dip around the centre
     # and a needle on it (width 0.005, the global maximum 5): no population or local search is drawn

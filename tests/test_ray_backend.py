@@ -17,6 +17,7 @@ from diffevo.cli import main
 from diffevo.evaluation import EvaluationError, RayCluster
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow   # a local Ray cluster starts for the module (about 6 s) and every test runs on it
 RUN = dict(popsize=24, steps=8, seed=5)
 
 
