@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
-from tasks.baselines import make_optimizer  # noqa: E402
-from tasks.control import CONTROL_ENVS, control_task  # noqa: E402
+from diffevo.tasks.baselines import make_optimizer  # noqa: E402
+from diffevo.tasks.control import CONTROL_ENVS, control_task  # noqa: E402
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     # name -> (make_optimizer method, options); DiffEvo uses the paper's fitness weight exp(R / T), T = 1

@@ -13,11 +13,11 @@ global pull), the paper's control settings and the neuroevolution preset. Famili
   score = peak ratio at accuracy 1e-3.
 - control at the paper's budget (``control``): CartPole-v1 (latent and full kernel) and
   MountainCarContinuous-v0 (latent), 58- and 33-weight ReLU policies, popsize 256, 10 generations, the
-  paper's protocol (:mod:`tasks.bench_control`); score = % of the final population solving.
+  paper's protocol (:mod:`diffevo.tasks.bench_control`); score = % of the final population solving.
 - high-dimensional synthetic (``highdim``): sphere, Rastrigin, Rosenbrock in 200-D with ``latent_dim=2``,
   popsize 256, 26 generations; score = remaining regret (best regret / first generation's, lower is better).
 
-Each run goes through ``tasks.baselines.make_optimizer('diffevo', ...)`` with the candidate's options.
+Each run goes through ``diffevo.tasks.baselines.make_optimizer('diffevo', ...)`` with the candidate's options.
 Writes ``<out>.json`` / ``<out>.md`` / ``<out>.versions.txt``; prints the table (mean over seeds).
 """
 
@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 from diffevo.presets import neuroevolution, official_cosine_schedule, paper_control  # noqa: E402
-from tasks import get_task  # noqa: E402
-from tasks.baselines import make_optimizer  # noqa: E402
-from tasks.bench import measure  # noqa: E402
-from tasks.control import PAPER_POLICIES, PAPER_PROTOCOL, control_task  # noqa: E402
+from diffevo.tasks import get_task  # noqa: E402
+from diffevo.tasks.baselines import make_optimizer  # noqa: E402
+from diffevo.tasks.bench import measure  # noqa: E402
+from diffevo.tasks.control import PAPER_POLICIES, PAPER_PROTOCOL, control_task  # noqa: E402
 
 
 def _drop_steps(options: dict[str, Any]) -> dict[str, Any]:

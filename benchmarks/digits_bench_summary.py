@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latent.image_bench import mean_ci, read_records  # noqa: E402
-from latent.peers import PEER_NAMES  # noqa: E402
+from diffevo.latent.image_bench import mean_ci, read_records  # noqa: E402
+from diffevo.latent.peers import PEER_NAMES  # noqa: E402
 
 
 def cell(values: list[float], digits: int = 3) -> str:

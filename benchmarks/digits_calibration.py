@@ -40,16 +40,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from results_io import write_table  # noqa: E402
 
-from latent.aesthetic import AestheticHead  # noqa: E402
-from latent.creator import ImageCreator, load_sdxl_pipeline  # noqa: E402
-from latent.digits.data import ATTRIBUTE_WORDS, caption  # noqa: E402
-from latent.digits.judge import judge  # noqa: E402
-from latent.digits.world import DIGITS  # noqa: E402
-from latent.evaluators import load_evaluator  # noqa: E402
-from latent.genome import PromptGenome, measure_embedding_stats  # noqa: E402
-from latent.image_fitness import ImageFitness  # noqa: E402
-from latent.image_run import cluster_labels, merge_archive, run_image_evolution, solution_features  # noqa: E402
-from latent.prompts import digits_prompts  # noqa: E402
+from diffevo.latent.aesthetic import AestheticHead  # noqa: E402
+from diffevo.latent.creator import ImageCreator, load_sdxl_pipeline  # noqa: E402
+from diffevo.latent.digits.data import ATTRIBUTE_WORDS, caption  # noqa: E402
+from diffevo.latent.digits.judge import judge  # noqa: E402
+from diffevo.latent.digits.world import DIGITS  # noqa: E402
+from diffevo.latent.evaluators import load_evaluator  # noqa: E402
+from diffevo.latent.genome import PromptGenome, measure_embedding_stats  # noqa: E402
+from diffevo.latent.image_fitness import ImageFitness  # noqa: E402
+from diffevo.latent.image_run import cluster_labels, merge_archive, run_image_evolution, solution_features  # noqa: E402
+from diffevo.latent.prompts import digits_prompts  # noqa: E402
 
 
 def all_captions() -> list[str]:

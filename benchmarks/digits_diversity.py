@@ -32,10 +32,10 @@ from digits_calibration import visible_solutions  # noqa: E402
 from digits_image import recipe_for  # noqa: E402
 from results_io import write_table  # noqa: E402
 
-from latent.digits.judge import judge  # noqa: E402
-from latent.digits.world import DIGITS  # noqa: E402
-from latent.image_run import merge_archive, run_image_evolution  # noqa: E402
-from latent.prompts import digits_prompts  # noqa: E402
+from diffevo.latent.digits.judge import judge  # noqa: E402
+from diffevo.latent.digits.world import DIGITS  # noqa: E402
+from diffevo.latent.image_run import merge_archive, run_image_evolution  # noqa: E402
+from diffevo.latent.prompts import digits_prompts  # noqa: E402
 
 VISIBLE = 0.05
 VARIANTS = {  # name: (genome, popsize, generations, latent_dim, diverse_by); genome "random": no optimiser

@@ -3,7 +3,7 @@
 For each prompt ("a handwritten zero" ... "a handwritten nine") and seed, one image run exactly as the CLI runs it
 (``ImageRecipe`` with the world's models and genome scales, ``run_image_evolution`` with the world's latent_dim
 and cluster radius and the package's popsize and generations, unless overridden), then the digits world's ground
-truth (:func:`latent.digits.judge.judge`) for the prompt's
+truth (:func:`diffevo.latent.digits.judge.judge`) for the prompt's
 plain image, the best image and every member of the diverse set:
 
 - fitness gain of the best image over the plain image; the head's aesthetic score and the true neatness g of
@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from digits_calibration import pixel_distance, visible_solutions  # noqa: E402
 from results_io import write_table  # noqa: E402
 
-from latent.digits.judge import judge  # noqa: E402
-from latent.digits.world import DIGITS  # noqa: E402
-from latent.image_fitness import ImageRecipe  # noqa: E402
-from latent.image_run import DEFAULT_GENERATIONS, DEFAULT_POPSIZE, DIVERSE_BY, run_image_evolution  # noqa: E402
-from latent.prompts import digits_prompts  # noqa: E402
+from diffevo.latent.digits.judge import judge  # noqa: E402
+from diffevo.latent.digits.world import DIGITS  # noqa: E402
+from diffevo.latent.image_fitness import ImageRecipe  # noqa: E402
+from diffevo.latent.image_run import DEFAULT_GENERATIONS, DEFAULT_POPSIZE, DIVERSE_BY, run_image_evolution  # noqa: E402
+from diffevo.latent.prompts import digits_prompts  # noqa: E402
 
 
 def recipe_for(prompt: str, seed: int, fitness: str, scale_factor: float = 1.0) -> ImageRecipe:
@@ -100,7 +100,7 @@ def _m(values: list[float], digits: int = 3) -> str:
     vals = [v for v in values if v is not None and not math.isnan(v)]
     if not vals:
         return "n/a"
-    from latent.image_bench import mean_ci
+    from diffevo.latent.image_bench import mean_ci
 
     mean, half = mean_ci(vals)
     return f"{mean:.{digits}f} ± {half:.{digits}f}"

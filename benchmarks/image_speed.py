@@ -1,7 +1,7 @@
 """Images per second and peak memory of generation + scoring, and our code's overhead around the pipeline.
 
 Runs ImageFitness (genome -> SDXL pipeline -> CLIP evaluator) on the tiny randomly initialised models
-(latent.tiny, latent.tiny_clip) at batch sizes 1, 4 and 16 by default; ``--world digits`` uses the trained digits
+(diffevo.latent.tiny, .tiny_clip) at batch sizes 1, 4 and 16 by default; ``--world digits`` uses the trained digits
 world (its pipeline, CLIP model, head and genome scales); ``--real`` uses sdxl-turbo and ViT-L/14 instead (GPU).
 With ``--generations N`` a second table times N generations of a Diffusion Evolution image run per population
 size (= the batch sizes): the whole generation, the fitness inside it (genome -> images -> scores) and the
@@ -62,27 +62,27 @@ def main(argv: list[str] | None = None) -> int:
     if not sizes or min(sizes) < 1 or args.images < 1:
         ap.error("--batch-sizes and --images must be positive")
 
-    from latent.creator import ImageCreator
-    from latent.evaluators import load_evaluator
-    from latent.image_fitness import ImageFitness
+    from diffevo.latent.creator import ImageCreator
+    from diffevo.latent.evaluators import load_evaluator
+    from diffevo.latent.image_fitness import ImageFitness
 
     cuda = torch.cuda.is_available()
     prompt, genome_options, steps = "a red apple on a wooden table", {}, 1
     if args.real:
         pipe, clip, head = None, "ViT-L-14", None
     elif args.world == "digits":
-        from latent.aesthetic import AestheticHead
-        from latent.creator import load_sdxl_pipeline
-        from latent.digits.world import DIGITS
+        from diffevo.latent.aesthetic import AestheticHead
+        from diffevo.latent.creator import load_sdxl_pipeline
+        from diffevo.latent.digits.world import DIGITS
 
         DIGITS.verify()
         pipe = load_sdxl_pipeline(DIGITS.model)
         clip, head = DIGITS.clip_model, AestheticHead.load(DIGITS.aesthetic_head)
         prompt, genome_options, steps = "a handwritten seven", DIGITS.genome_options(), DIGITS.steps
     else:
-        from latent.aesthetic import AestheticHead
-        from latent.tiny import tiny_sdxl_pipeline
-        from latent.tiny_clip import save_tiny_clip
+        from diffevo.latent.aesthetic import AestheticHead
+        from diffevo.latent.tiny import tiny_sdxl_pipeline
+        from diffevo.latent.tiny_clip import save_tiny_clip
 
         pipe = tiny_sdxl_pipeline()
         clip, head = save_tiny_clip(tempfile.mkdtemp(prefix="tiny-clip-")), AestheticHead.random(16)
@@ -158,9 +158,9 @@ class _Timed:
 def generation_table(evaluator: object, pipe: object, prompt: str, genome_options: dict, steps: int,
                      popsizes: list[int], generations: int, runs: list[dict]) -> str:
     """Time ``generations`` generations of run_image_evolution per population size: the optimiser's share."""
-    from latent.creator import ImageCreator
-    from latent.image_fitness import ImageFitness
-    from latent.image_run import run_image_evolution
+    from diffevo.latent.creator import ImageCreator
+    from diffevo.latent.image_fitness import ImageFitness
+    from diffevo.latent.image_run import run_image_evolution
 
     rows = ["| population | s/generation | fitness s/generation (pipeline + scoring + genome) | optimiser + run "
             "bookkeeping s/generation | optimiser share |", "|---:|---:|---:|---:|---:|"]

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from results_io import save_results  # noqa: E402  (benchmarks/ is the script's folder)
 
 from diffevo import DiffEvo  # noqa: E402
-from tasks import get_task  # noqa: E402
+from diffevo.tasks import get_task  # noqa: E402
 
 KERNELS: dict[str, dict[str, Any]] = {
     "full": {},

@@ -1,7 +1,7 @@
 """Merge image-bench folders that ran disjoint (method, seed) sets in parallel into one, and write its outputs.
 
 Each source folder must hold results of the same settings (``config.json``); records are concatenated (a
-(prompt, method, seed) present twice is refused), best images copied, and ``latent.image_bench.write_outputs``
+(prompt, method, seed) present twice is refused), best images copied, and ``diffevo.latent.image_bench.write_outputs``
 writes results.csv/json, table.md and the figures over all records (a method with fewer seeds shows fewer runs).
 
     .venv/bin/python benchmarks/merge_image_bench.py --out OUT --prompts digits --seeds 5 SRC1 SRC2 ...
@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latent.image_bench import CONFIG, RECORDS, read_records, write_outputs  # noqa: E402
-from latent.peers import PEER_NAMES  # noqa: E402
-from latent.prompts import read_prompt_list  # noqa: E402
+from diffevo.latent.image_bench import CONFIG, RECORDS, read_records, write_outputs  # noqa: E402
+from diffevo.latent.peers import PEER_NAMES  # noqa: E402
+from diffevo.latent.prompts import read_prompt_list  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

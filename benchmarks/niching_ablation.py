@@ -1,5 +1,5 @@
 """Ablation of the niching engine: the full engine and each part switched off, on CEC 2013 functions at
-the protocol's MaxFEs, counted on the returned solution set (tasks.cec_protocol).
+the protocol's MaxFEs, counted on the returned solution set (diffevo.tasks.cec_protocol).
 
     .venv/bin/python benchmarks/niching_ablation.py --functions 6,8,9,13 --runs 3 --workers 2
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from diffevo.evaluation import ProcessPool
-from tasks.cec_protocol import NICHING_VARIANTS, aggregate, run_cec2013
+from diffevo.tasks.cec_protocol import NICHING_VARIANTS, aggregate, run_cec2013
 
 PARTS = {
     "niching": "full engine",
@@ -41,7 +41,7 @@ PARTS = {
 }
 missing = [m for m in PARTS if m not in NICHING_VARIANTS]
 if missing:
-    raise RuntimeError(f"ablation variants missing from tasks.cec_protocol.NICHING_VARIANTS: {missing}")
+    raise RuntimeError(f"ablation variants missing from diffevo.tasks.cec_protocol.NICHING_VARIANTS: {missing}")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tasks.cec_protocol import run_protocol_job
+from diffevo.tasks.cec_protocol import run_protocol_job
 
 RUNS = Path(__file__).parent / "results" / "cec2013_protocol" / "runs.jsonl"
 

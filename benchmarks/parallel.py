@@ -5,11 +5,11 @@ Usage: python benchmarks/parallel.py [--workers 2] [--popsize 256] [--rounds 6] 
                                      [--suite multimodal] [--methods diffevo,cmaes,ga] [--seeds 3]
                                      [--out benchmarks/results/parallel]
 
-Part 1, CPU-heavy fitness: CartPole-v1 episodes of MLP policies (tasks.control, one episode per member)
+Part 1, CPU-heavy fitness: CartPole-v1 episodes of MLP policies (diffevo.tasks.control, one episode per member)
 on one fixed population of ``--popsize`` genomes: the final population of a short latent DiffEvo run
 (``--train-generations``), so most policies balance for hundreds of steps and the work per round is the
 same on every backend. Two forms of the same fitness: *batched* (each call rolls out all its members in
-one vectorised environment, as ``tasks.control`` does) and *one member per call* (each member rolled out
+one vectorised environment, as ``diffevo.tasks.control`` does) and *one member per call* (each member rolled out
 alone, like a simulator that cannot batch; ``--rounds-one`` rounds). Each backend evaluates it
 ``--rounds`` times; we report evaluations per second after start-up (the workers building their
 gymnasium environments) and the start-up time. Part 2: the wall time of one ``diffevo bench`` suite run
@@ -38,8 +38,8 @@ from results_io import save_results  # noqa: E402  (benchmarks/ is the script's 
 
 from diffevo import optimize  # noqa: E402
 from diffevo.evaluation import InProcess, ProcessPool, RayCluster  # noqa: E402
-from tasks.bench import run_suite  # noqa: E402
-from tasks.task_recipe import ControlRecipe  # noqa: E402
+from diffevo.tasks.bench import run_suite  # noqa: E402
+from diffevo.tasks.task_recipe import ControlRecipe  # noqa: E402
 
 
 def population(recipe: ControlRecipe, popsize: int, generations: int, seed: int = 0) -> torch.Tensor:

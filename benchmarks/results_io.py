@@ -6,12 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from tasks.provenance import write_versions
+from diffevo.tasks.provenance import write_versions
 
 
 def save_results(out: str | Path, runs: list[dict], markdown: str) -> Path:
     """Write ``<out>.json`` (argv and per-run records), ``<out>.md`` (the command, then ``markdown``) and
-    ``<out>.versions.txt`` (the package versions that produced them, see :mod:`tasks.provenance`)."""
+    ``<out>.versions.txt`` (the package versions that produced them, see :mod:`diffevo.tasks.provenance`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_versions(out.with_suffix(".versions.txt"))

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from diffevo import optimize  # noqa: E402
-from tasks.landscapes import rastrigin  # noqa: E402
+from diffevo.tasks.landscapes import rastrigin  # noqa: E402
 
 SETTINGS = {
     "default (rank map, full kernel)": {},

@@ -2,8 +2,8 @@
 
 :class:`AskTell` is the structural interface the run loop (:func:`diffevo.loop.run_loop`) drives: ``done``,
 ``ask()``, ``tell(fitness)``. :class:`Baseline` is the shared bookkeeping of the peer optimizers (the benchmark's
-``tasks.baselines`` and the image peers of ``latent.peers``): coordinates, non-finite fitness, best-so-far,
-the result set. :func:`seeded_generator` and :func:`initial_points` are their random sources.
+``diffevo.tasks.baselines`` and the image peers of ``diffevo.latent.peers``): coordinates, non-finite fitness,
+best-so-far, the result set. :func:`seeded_generator` and :func:`initial_points` are their random sources.
 """
 
 from __future__ import annotations

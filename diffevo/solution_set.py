@@ -19,7 +19,7 @@ Usage with any ask/tell optimizer (``fitness`` higher is better unless ``maximiz
     solutions.near_best(1e-3)               # the members within 1e-3 of the best fitness
 
 :func:`diffevo.optimize` and :func:`diffevo.niching.niching_search` return one as ``Result.solutions``;
-the benchmark metrics (:mod:`tasks.metrics`, :func:`tasks.bench.measure`) and the image run read it.
+the benchmark metrics (:mod:`diffevo.tasks.metrics`, :func:`diffevo.tasks.bench.measure`) and the image run read it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``diffevo image "a prompt"``: evolve SDXL-Turbo images with Diffusion Evolution from the command line.
 
 :func:`add_parser`, the ``latent`` package's ``diffevo.commands`` entry point (see :mod:`diffevo.cli`), adds
-``image`` and ``image-bench`` (:mod:`latent.cli_bench`) to the ``diffevo`` parser; it imports nothing heavy
+``image`` and ``image-bench`` (:mod:`diffevo.latent.cli_bench`) to the ``diffevo`` parser; it imports nothing heavy
 (diffusers, open_clip load only when the command runs). Every option is checked before any model is loaded, and the
 model weights are located before any image is made.
 """

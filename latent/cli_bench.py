@@ -2,7 +2,7 @@
 
 :func:`add_image_bench_parser` adds the subcommand to the ``diffevo`` parser (nothing heavy is imported until it
 runs). Options are checked by the shared CLI argument types, the model weights are located before anything
-loads, and the results folder is resumable (see :mod:`latent.image_bench`).
+loads, and the results folder is resumable (see :mod:`diffevo.latent.image_bench`).
 """
 
 from __future__ import annotations

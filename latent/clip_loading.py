@@ -6,7 +6,7 @@ Accepted sources (as open_clip itself accepts them):
   Hugging Face hub cache (downloaded once when online; ``HF_HUB_OFFLINE=1`` then reads the cache only);
 - a built-in architecture name with a local checkpoint *file*: ``("ViT-L-14", "/path/ViT-L-14.pt")``;
 - ``"local-dir:/path"`` (or just an existing directory path): a folder with ``open_clip_config.json`` and a
-  checkpoint (what :func:`latent.tiny_clip.save_tiny_clip` writes); ``clip_pretrained`` is ignored;
+  checkpoint (what :func:`diffevo.latent.tiny_clip.save_tiny_clip` writes); ``clip_pretrained`` is ignored;
 - ``"hf-hub:org/repo"``: a hub repository in open_clip's format; ``clip_pretrained`` is ignored.
 
 :func:`check_clip_weights` resolves the weights *before* any model is built and raises
@@ -95,7 +95,7 @@ def _locate_clip_weights(clip_model: str, clip_pretrained: str | None, cache_dir
         if not config.is_file():
             raise _Missing(
                 f"CLIP model {clip_model!r}: no open_clip_config.json in {folder}. A local-dir: folder holds "
-                "open_clip_config.json and a checkpoint (latent.tiny_clip.save_tiny_clip writes one)."
+                "open_clip_config.json and a checkpoint (diffevo.latent.tiny_clip.save_tiny_clip writes one)."
             )
         for pattern in ("*.safetensors", "*.bin", "*.pth", "*.pt"):
             found = sorted(folder.glob(pattern))

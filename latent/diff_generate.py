@@ -6,7 +6,7 @@ to the prompt embeddings (the Adam peer, EIGO's gradient baseline) cannot go thr
 autograd on: the scheduler's timesteps (on a private copy of the scheduler, so the pipeline's is untouched),
 the initial latents times ``init_noise_sigma``, SDXL's added conditioning (pooled embedding and the time ids
 ``(H, W, 0, 0, H, W)``), for each step ``scale_model_input`` -> UNet -> ``scheduler.step`` (with one
-generator per image seeded as :class:`~latent.creator.ImageCreator` seeds them), then the VAE decode
+generator per image seeded as :class:`~diffevo.latent.creator.ImageCreator` seeds them), then the VAE decode
 (``latents / scaling_factor``, or the latents mean/std when the VAE config has them) and ``x / 2 + 0.5``
 clamped to [0, 1]. The result equals :meth:`ImageCreator.generate` for the same embeddings (tests check it
 on the tiny pipeline) except that the pipeline's optional invisible watermark is not applied.

@@ -1,8 +1,8 @@
 """Image fitness on workers: one SDXL pipeline + CLIP evaluator per worker process or Ray (GPU) actor.
 
-``DistributedImageFitness(local, recipe, backend)`` is an :class:`~latent.image_fitness.ImageFitness` whose
+``DistributedImageFitness(local, recipe, backend)`` is an :class:`~diffevo.latent.image_fitness.ImageFitness` whose
 population calls run on ``backend`` (``diffevo.evaluation``): every worker builds its own fitness from the
-picklable :class:`~latent.image_fitness.ImageRecipe` once (with ``RayCluster(num_gpus=1)``, one pipeline per
+picklable :class:`~diffevo.latent.image_fitness.ImageRecipe` once (with ``RayCluster(num_gpus=1)``, one pipeline per
 GPU) and returns the fitness with the images and score components, which land in ``last_images`` /
 ``last_components`` exactly as for a local call. ``local`` (built in this process) supplies the genome, the
 prompt's own image and the settings. Images do not depend on the chunking (every image's noise is seeded alike).

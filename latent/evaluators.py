@@ -78,7 +78,7 @@ class ImageEvaluator:
             callable and no CLIP components are wanted. Its parameters are frozen and it is put in eval mode.
         tokenizer: open_clip tokenizer (list of str -> (n, context) token ids); needed for CLIPScore.
         aesthetic_head: an :class:`AestheticHead` of the CLIP embedding size; needed for the aesthetic score.
-        fitness: ``"eigo"``, ``"aesthetic"``, ``"clip"`` (see :mod:`latent.scores`) or a callable
+        fitness: ``"eigo"``, ``"aesthetic"``, ``"clip"`` (see :mod:`diffevo.latent.scores`) or a callable
             ``images (b, 3, H, W) -> scores (b,)`` called chunk by chunk.
         weights: (w_aesthetic, w_clip) or {"aesthetic": w, "clip": w} for ``"eigo"``; default (0.5, 0.5).
         batch_size: images per CLIP forward pass.
@@ -234,7 +234,7 @@ def load_evaluator(
     Args:
         fitness: ``"eigo"`` | ``"aesthetic"`` | ``"clip"`` | a callable ``images -> scores (B,)``.
         clip_model: open_clip architecture name (``"ViT-L-14"``), ``"local-dir:PATH"`` / a directory
-            (e.g. from :func:`latent.tiny_clip.save_tiny_clip`), or ``"hf-hub:org/repo"``.
+            (e.g. from :func:`diffevo.latent.tiny_clip.save_tiny_clip`), or ``"hf-hub:org/repo"``.
         clip_pretrained: a pretrained tag (``"openai"``) or a local checkpoint path; ignored for
             ``local-dir:`` and ``hf-hub:`` models.
         device: default CUDA if available, else CPU.
@@ -247,7 +247,7 @@ def load_evaluator(
         cache_dir: open_clip / hub cache directory (default: the Hugging Face cache).
 
     Every argument is checked, and the CLIP weights are located, before any model is built; missing weights
-    raise :class:`latent.clip_loading.MissingWeightsError` naming the model and how to provide it.
+    raise :class:`diffevo.latent.clip_loading.MissingWeightsError` naming the model and how to provide it.
     """
     # arguments first, cheapest checks first
     fitness = _check_fitness(fitness)

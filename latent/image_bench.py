@@ -1,8 +1,8 @@
 """The image benchmark: every optimiser on the same prompts, evaluators, seeds and image budget; EIGO's table.
 
-:func:`run_image_bench` runs each (prompt, optimiser, seed) once: a fresh :class:`~latent.creator.ImageCreator`
+:func:`run_image_bench` runs each (prompt, optimiser, seed) once: a fresh :class:`~diffevo.latent.creator.ImageCreator`
 on the shared pipeline (initial latents and per-image noise seeded by ``seed``), the peer's fitness
-(:func:`latent.peers.peer_fitness`), then :func:`latent.peers.run_peer` for exactly ``budget`` images. Each run
+(:func:`.peers.peer_fitness`), then :func:`.peers.run_peer` for exactly ``budget`` images. Each run
 appends one JSON record to ``<out>/runs.jsonl`` and writes its best image to ``<out>/images/``; a rerun with the
 same settings skips the (prompt, optimiser, seed) triples already there (resumable after a crash). At the end
 (also when everything was already done) it writes, from all records:
@@ -15,7 +15,7 @@ Per record: the baseline (the prompt's plain image: its own encoding, the run's 
 image's fitness and raw components (``aesthetic``, ``clip_score``, ...); ``cos_distance``: 1 - cosine between the
 best and the baseline image's CLIP image embeddings (recomputed from the saved 8-bit images; flattened pixels
 when the evaluator has no CLIP model, see ``distance_space``); ``ssim`` of the two 8-bit images
-(:func:`latent.ssim.ssim`); ``diversity`` of the optimiser's final set (:class:`latent.peers.PeerRun`);
+(:func:`diffevo.latent.ssim.ssim`); ``diversity`` of the optimiser's final set (:class:`diffevo.latent.peers.PeerRun`);
 ``images``: images the optimiser evaluated (= ``budget`` for every optimiser, checked);
 ``images_generated``: every image the pipeline made during the run (the Diffusion Evolution runs render the
 genome centre once more for the image run's own record: ``budget + 1``); ``seconds``; ``peak_gpu_gb``
@@ -129,25 +129,25 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
 
     Args:
         pipeline: a loaded ``StableDiffusionXLPipeline`` (shared by all runs).
-        evaluator: ``latent.evaluators.ImageEvaluator`` or a user callable ``images -> scores`` (shared).
-        prompts: :class:`~latent.prompts.PartiPrompt` list (e.g. :func:`latent.prompts.eigo_prompts`).
-        methods: names from :data:`latent.peers.PEERS`.
+        evaluator: ``diffevo.latent.evaluators.ImageEvaluator`` or a user callable ``images -> scores`` (shared).
+        prompts: :class:`~diffevo.latent.prompts.PartiPrompt` list (e.g. :func:`diffevo.latent.prompts.eigo_prompts`).
+        methods: names from :data:`diffevo.latent.peers.PEERS`.
         seeds: per run, seeds the image noise (the creator) and the optimiser.
         budget: images each optimiser evaluates per run (a multiple of ``popsize``, at least 2 generations).
         popsize: population of the population methods.
         out: results folder (created; resumed when it holds records of the same settings).
         steps, size, batch_size: the creator's denoising steps, image size, images per pipeline call.
         model: a label for the pipeline in the records.
-        method_options: per-method options for :func:`latent.peers.run_peer`,
+        method_options: per-method options for :func:`diffevo.latent.peers.run_peer`,
             e.g. ``{"adam": {"checkpointing": True}}``.
         progress: a tqdm bar counting images. figures: write the per-prompt figures.
         judge: optional ground truth, ``judge(images uint8 (B, 3, H, W), prompt) -> {name: (B,)}`` (the digits
-            world's :func:`latent.digits.judge.judge`: true neatness ``g`` and prompt ``fidelity``); its values
+            world's :func:`diffevo.latent.digits.judge.judge`: true neatness ``g`` and prompt ``fidelity``); its values
             for the baseline and the best image go into each record as ``baseline_<name>`` / ``best_<name>``,
             and ``table.md`` gets a second table with 95 % confidence intervals.
         genome_options: the prompt genome's scales and clamps (``prompt_scale``, ``pooled_scale``,
             ``prompt_clamp``, ``pooled_clamp``) for every method; default the SDXL-calibrated ones (a world's
-            own: :meth:`latent.digits.world.World.genome_options`).
+            own: :meth:`diffevo.latent.digits.world.World.genome_options`).
     """
     budget, popsize = check_budget(budget, popsize)
     methods = [check_peer(m).name for m in methods]
@@ -158,7 +158,7 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         raise ValueError("seeds: give at least one seed")
     prompts = list(prompts)
     if not prompts or not all(isinstance(p, PartiPrompt) for p in prompts):
-        raise ValueError("prompts: give a non-empty list of PartiPrompt (latent.prompts)")
+        raise ValueError("prompts: give a non-empty list of PartiPrompt (diffevo.latent.prompts)")
     check_bool(progress, "progress")
     check_bool(figures, "figures")
     if judge is not None and not callable(judge):

@@ -1,6 +1,6 @@
 """Image fitness: genome batch -> images -> scores, as one callable ``x (popsize, dim) -> (popsize,)``.
 
-:class:`ImageFitness` joins a genome (:mod:`latent.genome`), an :class:`~latent.creator.ImageCreator` and an
+:class:`ImageFitness` joins a genome (:mod:`.genome`), an :class:`~diffevo.latent.creator.ImageCreator` and an
 evaluator. It is the package's one fitness contract for images, so the optimizer — and later a worker pool —
 sees a plain callable. Expensive models load once, when the object is built; :class:`ImageRecipe` is the
 small picklable description from which one is built (``recipe.build()``), e.g. once per worker.
@@ -8,7 +8,7 @@ small picklable description from which one is built (``recipe.build()``), e.g. o
 Evaluators. ``evaluator(images (B, 3, H, W) in [0, 1], prompt) -> dict`` with at least ``"fitness"`` (B,)
 plus raw components (e.g. ``"aesthetic"``, ``"clip_score"``, ``"clip_cos"``) and optionally
 ``"image_embeds"`` (B, E) L2-normalised CLIP image embeddings — the contract of
-``latent.evaluators.ImageEvaluator``. Any user callable ``images -> scores (B,)`` plugs in as well
+``diffevo.latent.evaluators.ImageEvaluator``. Any user callable ``images -> scores (B,)`` plugs in as well
 (:class:`CallableFitness`); it may also return such a dict.
 """
 
@@ -58,7 +58,8 @@ class CallableFitness:
 
 
 def as_evaluator(fitness: Any) -> Callable[[torch.Tensor, str], dict[str, torch.Tensor]]:
-    """An evaluator object from ``latent.evaluators`` as is; any other callable wrapped in :class:`CallableFitness`."""
+    """An evaluator object from ``diffevo.latent.evaluators`` as is; any other callable wrapped in
+    :class:`CallableFitness`."""
     evaluator_types: tuple[type, ...]
     try:
         from .evaluators import ImageEvaluator  # the evaluator module (CLIP, aesthetic head)
@@ -92,7 +93,7 @@ class ImageFitness:
     Args:
         creator: the :class:`ImageCreator`.
         evaluator: ``evaluator(images, prompt) -> dict`` (see module doc) or a user callable ``images -> scores``.
-        genome: a :class:`PromptGenome`, :class:`NoiseGenome` or :class:`~latent.joint_genome.JointGenome`.
+        genome: a :class:`PromptGenome`, :class:`NoiseGenome` or :class:`~diffevo.latent.joint_genome.JointGenome`.
         prompt: the prompt (handed to the evaluator; for a NoiseGenome also the fixed conditioning).
 
     After each call: ``last_images (popsize, 3, H, W)`` and ``last_components`` (evaluator output, on the CPU).
@@ -160,7 +161,7 @@ class ImageFitness:
 class ImageRecipe:
     """Everything needed to build an :class:`ImageFitness` (small and picklable; one per worker).
 
-    ``fitness`` is a name ('eigo', 'aesthetic', 'clip', built by ``latent.evaluators.load_evaluator``) or a
+    ``fitness`` is a name ('eigo', 'aesthetic', 'clip', built by ``diffevo.latent.evaluators.load_evaluator``) or a
     picklable user callable ``images -> scores``. ``clip_model`` / ``clip_pretrained`` / ``aesthetic_head``
     choose the CLIP model for named fitness (a local checkpoint path works for ``clip_pretrained``).
     """
@@ -229,7 +230,7 @@ class ImageRecipe:
             raise MissingWeightsError(problems)
 
     def build_evaluator(self, device: str | torch.device | None = None) -> Any:
-        """The evaluator: a user callable wrapped, or ``latent.evaluators.load_evaluator`` for a named fitness.
+        """The evaluator: a user callable wrapped, or ``diffevo.latent.evaluators.load_evaluator`` for a named fitness.
 
         ``aesthetic_head``: None = the shipped LAION head (768-d CLIP models); for ``fitness='clip'`` on a
         model of another size no aesthetic head is used; ``'random'`` = a random head of the CLIP model's size

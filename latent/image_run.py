@@ -1,7 +1,7 @@
 """The image run: latent Diffusion Evolution over an image genome, the diverse set, the artefacts.
 
 :func:`run_image_evolution` drives the package's own :class:`diffevo.DiffEvo` (no second optimizer) over a
-:class:`~latent.image_fitness.ImageFitness`: the population lives around the prompt's own encoding
+:class:`~diffevo.latent.image_fitness.ImageFitness`: the population lives around the prompt's own encoding
 (``center = genome.center``, ``scale = genome.scale``) and the kernel is measured in ``latent_dim`` random
 coordinates (Latent Diffusion Evolution; the genome has ~157k dimensions for SDXL). ``generations`` evaluated
 generations = ``generations - 1`` denoising steps, ``popsize * generations`` images (plus one baseline image:

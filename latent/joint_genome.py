@@ -17,7 +17,7 @@ from .genome import NoiseGenome, PromptGenome
 
 
 class JointGenome:
-    """A :class:`PromptGenome` and a :class:`NoiseGenome` side by side (the :class:`~latent.genome.Genome` protocol)."""
+    """A :class:`PromptGenome` and a :class:`NoiseGenome` side by side (the :class:`.genome.Genome` protocol)."""
 
     def __init__(self, prompt: PromptGenome, noise: NoiseGenome) -> None:
         if not isinstance(prompt, PromptGenome):

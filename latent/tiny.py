@@ -1,6 +1,6 @@
 """Tiny randomly initialised SDXL pipelines for offline demos and tests (no weight downloads).
 
-A public demo, shipped on purpose: with :mod:`latent.tiny_clip` it runs ``diffevo image`` and
+A public demo, shipped on purpose: with :mod:`diffevo.latent.tiny_clip` it runs ``diffevo image`` and
 ``diffevo image-bench`` end to end on a machine without the real weights, through the same code paths as
 SDXL-Turbo (see the docs page "Images and the digits world"); the test suite builds its models from it too.
 

@@ -6,7 +6,7 @@ folder holding ``open_clip_config.json`` (``{"model_cfg": ..., "preprocess_cfg":
 ``open_clip.create_model_and_transforms("local-dir:/path")`` and ``open_clip.get_tokenizer("local-dir:/path")``
 — with no network access. The tokenizer is open_clip's default ``SimpleTokenizer``, whose BPE vocabulary ships
 inside the open_clip package, so it works offline too. Pass the returned name as ``clip_model`` to
-:func:`latent.evaluators.load_evaluator` (or ``--clip-model local-dir:/path`` on the command line).
+:func:`diffevo.latent.evaluators.load_evaluator` (or ``--clip-model local-dir:/path`` on the command line).
 
 The model is a real ``open_clip.CLIP`` (a ViT image tower and a text transformer) with a 16-d embedding; its
 outputs mean nothing, but every code path (preprocessing, both towers, normalisation, batching) is the one

@@ -19,7 +19,7 @@ class Task:
     optima: (k, dim) known global optima (None when unknown); optimum_value: objective there.
     ``evaluate`` returns fitness in the maximisation convention (higher is better): the objective
     (negated when minimised), or ``fitness_transform(objective(x))`` when a transform is given
-    (e.g. the paper's exp(-|obj - target| / scale), see :mod:`tasks.paper`).
+    (e.g. the paper's exp(-|obj - target| / scale), see :mod:`diffevo.tasks.paper`).
     metadata: free-form; ``num_optima`` (how many global optima when their coordinates are unknown)
     and ``radius`` (niche radius: distance within which two points count as the same optimum).
     """

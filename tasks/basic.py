@@ -1,6 +1,6 @@
 """The package's basic landscapes as tasks (two-peaks, Rosenbrock, Beale, Himmelblau, Ackley, Rastrigin, sphere).
 
-Kept apart from :mod:`tasks.registry` so that suites built on them (:mod:`tasks.paper`) do not import the
+Kept apart from :mod:`.registry` so that suites built on them (:mod:`.paper`) do not import the
 registry that imports them.
 """
 

@@ -2,7 +2,7 @@
 
 Protocol (the official RL experiments, facts in REFERENCES.md): popsize 256, 10 evaluated generations
 (2,560 episodes a run), ONE fresh episode per member and generation (seeded from the run's seed, see
-:func:`tasks.episodes.generation_seed`), at most 500 steps, observations normalised by the observation box,
+:func:`diffevo.tasks.episodes.generation_seed`), at most 500 steps, observations normalised by the observation box,
 ReLU MLP policies (small: obs -> 8 -> out; large: obs -> 128 -> 128 -> out), weights starting at N(0, 1).
 A cell is the share of the final population's episodes that *solve* by their ending (CartPole survives to
 the cutoff, the others terminate at the goal), pooled over the runs: k / (runs x 256), as the paper's k/1024.
@@ -12,7 +12,7 @@ energy map T = 1, the official schedule, noise 1) and with the package's neuroev
 ``latent``; :data:`diffevo.presets.NEUROEVOLUTION`; ``latent-r2`` is the preset with the paper's latent kernel),
 latent = kernel on a 3-D PCA projection with the preset (:data:`LATENT`), on a 2-D random projection with the
 paper's settings and in ``latent-r2`` (:data:`PAPER_LATENT`); and the
-package's peers at the same budget through :func:`tasks.baselines.make_optimizer` with their default
+package's peers at the same budget through :func:`diffevo.tasks.baselines.make_optimizer` with their default
 settings (``cmaes``, ``sepcmaes``, ``openes``, ``pgpe``), starting at 0 with unit spread.
 
 Every finished run is appended to ``runs.jsonl`` in the output folder, so an interrupted benchmark resumes

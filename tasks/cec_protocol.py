@@ -4,7 +4,7 @@ Protocol (Li, Engelbrecht & Epitropakis 2013; facts in REFERENCES.md): every fun
 (50,000 for F1-F5, 200,000 for F6-F7 and F10-F13, 400,000 for F8-F9 and F14-F20), 50 runs; the
 returned solution set is scanned from the best, a point is a new peak unless within the function's
 radius of an earlier one, and peaks within accuracy 1e-1 .. 1e-5 of the optimum value are counted
-(:func:`tasks.metrics.count_peaks`); peak ratio = peaks found / (known optima * runs), success rate =
+(:func:`diffevo.tasks.metrics.count_peaks`); peak ratio = peaks found / (known optima * runs), success rate =
 share of runs that found all.
 
 One run is :func:`run_protocol_job` ``(task_name, method, seed, options)`` — a plain top-level function,
@@ -18,7 +18,7 @@ its ablations (``niching-no-taboo``, ``-no-local``, ``-no-restarts``, ``-no-clus
 patience 1, no neighbourhood or recombination samples; with 10 denoising steps
 ``niching-previous-steps-10``; their committed runs come from the code before the seed stream became
 lazy, so a rerun differs slightly), ``diffevo`` (one plain DiffEvo run spending MaxFEs, all its evaluated
-points kept in a radius archive) and any ``tasks.baselines`` method (population 200, MaxFEs / 200
+points kept in a radius archive) and any ``diffevo.tasks.baselines`` method (population 200, MaxFEs / 200
 generations, final population as its set).
 """
 

@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
                         f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "
                         "(niching-no-taboo, -no-local, -no-race, -no-neighbourhood, -no-recombination, ...: "
-                        "tasks.cec_protocol.NICHING_VARIANTS), or those")
+                        "diffevo.tasks.cec_protocol.NICHING_VARIANTS), or those")
     p.add_argument("--seeds", type=A.positive_int, default=None, help="runs per task and method, seeds 0..N-1 "
                    "(default 10; cec2013: 50, the protocol's; bbob uses --instances)")
     p.add_argument("--tasks", type=A.name_list, default=None, help="comma-separated subset of the suite's tasks")
@@ -82,7 +82,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Compare optimizers on a suite; the runners live in tasks.bench / tasks.bench_bbob."""
+    """Compare optimizers on a suite; the runners live in diffevo.tasks.bench / diffevo.tasks.bench_bbob."""
     from .bench import parse_methods
 
     if args.suite == "cec2013" and args.popsize is None and args.generations is None:
@@ -120,7 +120,7 @@ DEFAULT_BENCH_METHODS = "diffevo,cmaes,sepcmaes,openes,pgpe,ga,mapelites,random"
 
 
 def _bench_control_paper(args: argparse.Namespace) -> int:
-    """``diffevo bench --suite control-paper``: the paper's neuroevolution table (tasks.bench_control, resumable)."""
+    """``diffevo bench --suite control-paper``: the paper's neuroevolution table (.bench_control, resumable)."""
     from .bench_control import parse_cells, parse_methods, run_control_paper
 
     if args.popsize is not None or args.generations is not None or args.workers > 1 or args.ray_address is not None:
@@ -136,7 +136,7 @@ def _bench_control_paper(args: argparse.Namespace) -> int:
 
 
 def _bench_cec2013_protocol(args: argparse.Namespace) -> int:
-    """``diffevo bench --suite cec2013``: the CEC 2013 protocol (MaxFEs, 50 runs, resumable; tasks.cec_protocol)."""
+    """``diffevo bench --suite cec2013``: the CEC 2013 protocol (MaxFEs, 50 runs, resumable; .cec_protocol)."""
     from .baselines import METHODS
     from .cec_protocol import NICHING_VARIANTS, run_cec2013
 

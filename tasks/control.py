@@ -1,7 +1,7 @@
 """Neuroevolution tasks: real gymnasium control environments, an MLP policy per genome.
 
-``control_task('cartpole', hidden=(32, 32))`` is a :class:`~tasks.base.Task` whose genome is the flat
-weight vector of an :class:`~tasks.policy.MLPPolicy` (1,282 parameters here) and whose fitness is the
+``control_task('cartpole', hidden=(32, 32))`` is a :class:`~diffevo.tasks.base.Task` whose genome is the flat
+weight vector of an :class:`~diffevo.tasks.policy.MLPPolicy` (1,282 parameters here) and whose fitness is the
 episode return. A whole population is evaluated in one batched rollout: a sub-environment per
 (member, episode) and one batched forward pass of all the policies per step. CartPole-v1 uses
 gymnasium's native NumPy vector implementation; the other environments are the standard gymnasium
@@ -16,11 +16,11 @@ and output head, and how episodes are seeded:
   gets the same returns; sub-environment j (member j // episodes, episode j % episodes) is reset with
   seed ``s + j``, as in gymnasium's vector reset.
 - ``episode_seed=s, fresh_episodes=True``: evaluation number k (counting from 0) uses the seed
-  :func:`~tasks.episodes.generation_seed` (s, k): fresh episodes every generation, the same sequence on a
+  :func:`~diffevo.tasks.episodes.generation_seed` (s, k): fresh episodes every generation, the same sequence on a
   rerun with the same ``s`` (the run's seed).
 - ``episode_seed=None``: fresh, unrepeatable episodes every evaluation.
 
-Every evaluation keeps its :class:`~tasks.episodes.Episodes` (returns, lengths, endings) in
+Every evaluation keeps its :class:`~diffevo.tasks.episodes.Episodes` (returns, lengths, endings) in
 ``fitness.last``, so the paper's "solved" (by ending, :meth:`EpisodeReturn.solved`) is read without
 rerunning.
 """
@@ -44,7 +44,7 @@ from .policy import MLPPolicy
 @dataclass(frozen=True)
 class ControlEnv:
     """A supported environment: gymnasium id, the return that counts as solved, the best possible return,
-    and the paper's solved rule by ending ('survive', 'goal' or None, see :data:`tasks.episodes.SOLVED_RULES`)."""
+    and the paper's solved rule by ending ('survive', 'goal' or None, see :data:`.episodes.SOLVED_RULES`)."""
 
     env_id: str
     solved_return: float | None
@@ -148,7 +148,7 @@ class EpisodeReturn:
     """Fitness of policy genomes: the mean return over ``episodes`` episodes each.
 
     Call on genomes (n, policy.num_params) -> (n,) float64 returns; :meth:`rollout` gives the full
-    :class:`~tasks.episodes.Episodes`, and every call leaves them in ``self.last``. Episodes end at
+    :class:`~diffevo.tasks.episodes.Episodes`, and every call leaves them in ``self.last``. Episodes end at
     termination or at the step cap (``max_steps``, default the environment's time limit); rewards after
     the end are not counted. See the module docstring for seeding, normalisation and heads.
     """
@@ -304,7 +304,7 @@ def control_task(name: str, hidden: tuple[int, ...] = (32, 32), *, activation: s
     ``episodes`` (maximise). bounds are [-weight_bound, weight_bound] per weight (the box an optimizer
     with bounds searches). episode_seed / fresh_episodes: how episodes are seeded (module docstring).
     max_steps: step cap (default: the environment's time limit); env_options: ``gymnasium.make`` keyword
-    arguments; normalize_obs: rescale observations by the observation box (:mod:`tasks.observation`);
+    arguments; normalize_obs: rescale observations by the observation box (:mod:`diffevo.tasks.observation`);
     head: output head ('argmax' for Discrete; 'tanh' (default) or 'clip' for Box actions).
     Pass ``**PAPER_PROTOCOL`` with ``hidden=PAPER_POLICIES['small']`` for the paper's setting.
     ``task.metadata`` holds the ``policy``, the ``fitness`` callable, ``env_id``, ``solved_return`` and

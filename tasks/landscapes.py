@@ -1,7 +1,7 @@
 """Classic test landscapes, vectorised over a population x: (n, dim) -> (n,).
 
-Objectives are the textbook (minimisation) forms unless stated; :mod:`tasks.registry`
-turns them into :class:`~tasks.base.Task` objects with domains and known optima.
+Objectives are the textbook (minimisation) forms unless stated; :mod:`diffevo.tasks.registry`
+turns them into :class:`~diffevo.tasks.base.Task` objects with domains and known optima.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Named tasks: ``get_task('himmelblau')`` returns a ready :class:`~tasks.base.Task`."""
+"""Named tasks: ``get_task('himmelblau')`` returns a ready :class:`~diffevo.tasks.base.Task`."""
 
 from __future__ import annotations
 

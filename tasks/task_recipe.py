@@ -25,7 +25,7 @@ class TaskRecipe:
 @dataclass(frozen=True)
 class ControlRecipe:
     """``ControlRecipe('cartpole', (32, 32)).build()`` -> the episode-return fitness of MLP policy genomes
-    (n, num_params) -> (n,): a gymnasium environment per worker (see :func:`tasks.control.control_task`)."""
+    (n, num_params) -> (n,): a gymnasium environment per worker (see :func:`diffevo.tasks.control.control_task`)."""
 
     env: str
     hidden: tuple[int, ...] = (32, 32)

@@ -19,7 +19,7 @@ import torch
 from diffevo import DiffEvo, load_state, optimize, save_checkpoint
 from diffevo.checkpoint import CheckpointError
 from diffevo.cli import main
-from tasks import get_task
+from diffevo.tasks import get_task
 
 
 def sphere(x: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from diffevo import NonFiniteFitnessWarning
-from tasks.baselines import METHODS, make_optimizer
+from diffevo.tasks.baselines import METHODS, make_optimizer
 
 TARGET = torch.tensor([1.0, -0.5], dtype=torch.float64)
 

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from diffevo.cli import main
-from tasks import get_task
-from tasks.bench import measure, parse_methods, run_suite
+from diffevo.tasks import get_task
+from diffevo.tasks.bench import measure, parse_methods, run_suite
 
 
 def test_measure_on_a_population_sitting_on_every_optimum():
@@ -73,7 +73,7 @@ def test_cli_bench(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_bbob_run_writes_coco_data_that_cocopp_accepts(tmp_path):
-    from tasks.bench_bbob import postprocess, run_bbob
+    from diffevo.tasks.bench_bbob import postprocess, run_bbob
 
     records = run_bbob("diffevo", dims=(2, 5), functions=(1,), instances=(1,), budget=50, output=tmp_path,
                        progress=False)

@@ -1,6 +1,10 @@
 """The package layers, read from the source: the core (``diffevo/``) imports neither ``tasks`` nor ``latent``,
 ``latent`` does not import ``tasks``, and argparse lives only in command-line modules.
 
+The folders ``tasks/`` and ``latent/`` install as ``diffevo.tasks`` and ``diffevo.latent`` (pyproject's package-dir),
+so a layer is named either way: ``tasks.x`` (a relative import inside ``tasks/``, read from the folder) and
+``diffevo.tasks.x`` (the installed name) are the same layer.
+
 The imports are read with ``ast`` from every statement, including those inside functions and under
 ``if TYPE_CHECKING:``, and ``importlib.import_module("...")`` / ``__import__("...")`` calls with a literal name.
 """
@@ -49,7 +53,16 @@ def _imports(path: Path, package: tuple[str, ...] | None = None) -> list[tuple[i
 
 
 def _top(module: str) -> str:
-    return module.split(".")[0]
+    """The layer of a module name: 'tasks' or 'latent' (by folder or installed name), else its first part."""
+    parts = module.split(".")
+    if parts[0] == "diffevo" and len(parts) > 1 and parts[1] in ("tasks", "latent"):
+        return parts[1]
+    return parts[0]
+
+
+def test_a_layer_is_named_by_its_folder_or_its_installed_name():
+    assert [_top(m) for m in ("tasks.base", "diffevo.tasks", "diffevo.latent.cli", "latent", "diffevo.loop")] == [
+        "tasks", "tasks", "latent", "latent", "diffevo"]
 
 
 def test_the_import_reader_sees_imports_inside_functions_and_type_checking(tmp_path):
@@ -87,7 +100,7 @@ def test_latent_imports_nothing_from_tasks_except_the_pending_list():
 
 
 COMMAND_LINE_ENTRY_POINTS = {
-    "latent/digits/train.py",      # `python -m latent.digits.train`: the digits world's trainer
+    "latent/digits/train.py",      # `python -m diffevo.latent.digits.train`: the digits world's trainer
 }
 """Modules outside cli*.py files that are command-line programs themselves (``if __name__ == "__main__"``)."""
 
@@ -123,7 +136,8 @@ def test_library_modules_do_not_import_the_command_line_modules():
 @pytest.mark.slow
 def test_importing_the_core_command_line_loads_no_plugin_package():
     code = ("import sys, diffevo, diffevo.cli; "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tasks', 'latent')); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tasks', 'latent') "
+            "or m.startswith(('diffevo.tasks', 'diffevo.latent'))); "
             "sys.exit(str(bad) if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests")
     assert done.returncode == 0, done.stderr
@@ -131,9 +145,10 @@ def test_importing_the_core_command_line_loads_no_plugin_package():
 
 def test_tasks_and_latent_register_their_commands_through_entry_points():
     commands = {ep.name: ep.value for ep in entry_points(group="diffevo.commands")}
-    assert commands.get("tasks") == "tasks.cli:add_parser" and commands.get("latent") == "latent.cli:add_parser", (
+    assert commands.get("tasks") == "diffevo.tasks.cli:add_parser", (
         "reinstall the package (pip install -e .) so its entry points are in the metadata")
-    assert {ep.value for ep in entry_points(group="diffevo.task_catalogues")} >= {"tasks.cli:TASK_CATALOGUE"}
+    assert commands.get("latent") == "diffevo.latent.cli:add_parser"
+    assert {ep.value for ep in entry_points(group="diffevo.task_catalogues")} >= {"diffevo.tasks.cli:TASK_CATALOGUE"}
     from diffevo.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")

@@ -8,8 +8,8 @@ import torch
 pytest.importorskip("gymnasium")
 
 from diffevo import DiffEvo  # noqa: E402
-from tasks.control import control_task  # noqa: E402
-from tasks.policy import MLPPolicy  # noqa: E402
+from diffevo.tasks.control import control_task  # noqa: E402
+from diffevo.tasks.policy import MLPPolicy  # noqa: E402
 
 
 # ----------------------------------------------------------------- policies and genomes
@@ -159,10 +159,10 @@ import math  # noqa: E402
 import numpy as np  # noqa: E402
 
 from diffevo.presets import NEUROEVOLUTION, PAPER_CONTROL, official_cosine_schedule  # noqa: E402
-from tasks.bench_control import control_table, parse_cells, parse_methods, run_control, run_control_paper  # noqa: E402
-from tasks.control import PAPER_POLICIES, PAPER_PROTOCOL  # noqa: E402
-from tasks.episodes import Episodes, generation_seed, solved_by_ending  # noqa: E402
-from tasks.observation import BoxNormaliser  # noqa: E402
+from diffevo.tasks.bench_control import control_table, parse_cells, parse_methods, run_control, run_control_paper  # noqa: E402
+from diffevo.tasks.control import PAPER_POLICIES, PAPER_PROTOCOL  # noqa: E402
+from diffevo.tasks.episodes import Episodes, generation_seed, solved_by_ending  # noqa: E402
+from diffevo.tasks.observation import BoxNormaliser  # noqa: E402
 
 
 def test_observations_are_rescaled_by_the_box_and_huge_bounds_count_as_one():

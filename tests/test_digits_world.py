@@ -17,10 +17,10 @@ pytest.importorskip("diffusers")
 pytest.importorskip("open_clip")
 
 from diffevo.cli import main  # noqa: E402
-from latent.aesthetic import AestheticHead  # noqa: E402
-from latent.creator import load_sdxl_pipeline  # noqa: E402
-from latent.digits import world as world_module  # noqa: E402
-from latent.digits.data import (  # noqa: E402
+from diffevo.latent.aesthetic import AestheticHead  # noqa: E402
+from diffevo.latent.creator import load_sdxl_pipeline  # noqa: E402
+from diffevo.latent.digits import world as world_module  # noqa: E402
+from diffevo.latent.digits.data import (  # noqa: E402
     AttributeBands,
     caption,
     digit_prompt,
@@ -30,11 +30,11 @@ from latent.digits.data import (  # noqa: E402
     parse_digit,
     split_indices,
 )
-from latent.digits.judge import judge  # noqa: E402
-from latent.digits.models import build_generator, encode_captions  # noqa: E402
-from latent.digits.neatness import neatness, neatness_terms  # noqa: E402
-from latent.digits.tokenizer import WORLD_WORDS, word_tokenizer  # noqa: E402
-from latent.digits.world import DIGITS, generation_agreement, verify_world  # noqa: E402
+from diffevo.latent.digits.judge import judge  # noqa: E402
+from diffevo.latent.digits.models import build_generator, encode_captions  # noqa: E402
+from diffevo.latent.digits.neatness import neatness, neatness_terms  # noqa: E402
+from diffevo.latent.digits.tokenizer import WORLD_WORDS, word_tokenizer  # noqa: E402
+from diffevo.latent.digits.world import DIGITS, generation_agreement, verify_world  # noqa: E402
 
 WORLD = DIGITS.folder
 
@@ -100,7 +100,7 @@ def test_neatness_prefers_a_clean_centred_digit():
 # ----------------------------------------------------------------------------------------- shipped weights
 def test_shipped_files_match_the_manifest_and_stay_small():
     manifest = verify_world(WORLD)
-    assert manifest["world"] == "digits" and "python -m latent.digits.train" in manifest["command"]
+    assert manifest["world"] == "digits" and "latent.digits.train" in manifest["command"]   # trained before the move
     assert {"torch", "diffusers", "transformers", "open_clip_torch"} <= set(manifest["versions"])
     total = sum(entry["bytes"] for entry in manifest["files"].values())
     assert total < 8e6, f"the world's weights take {total / 1e6:.1f} MB"
@@ -121,10 +121,10 @@ def test_random_generator_fails_the_classifier_bar(tmp_path):
 
 
 def test_clip_meets_the_zero_shot_bar_and_random_clip_does_not(held_out):
-    from latent.clip_loading import load_clip
-    from latent.digits.models import CLIP_CONFIG
-    from latent.preprocess import ClipPreprocess
-    from latent.tiny_clip import build_tiny_clip
+    from diffevo.latent.clip_loading import load_clip
+    from diffevo.latent.digits.models import CLIP_CONFIG
+    from diffevo.latent.preprocess import ClipPreprocess
+    from diffevo.latent.tiny_clip import build_tiny_clip
 
     images, labels = held_out
     model, tokenizer, _ = load_clip(DIGITS.clip_model, None)
@@ -143,8 +143,8 @@ def test_clip_meets_the_zero_shot_bar_and_random_clip_does_not(held_out):
 def test_aesthetic_head_tracks_the_true_neatness_on_held_out_digits(held_out):
     from scipy.stats import pearsonr
 
-    from latent.digits.train import degrade
-    from latent.evaluators import load_evaluator
+    from diffevo.latent.digits.train import degrade
+    from diffevo.latent.evaluators import load_evaluator
 
     images, _ = held_out
     ink = 1 - images[:, :1]
@@ -252,7 +252,7 @@ def test_image_bench_on_the_world_reports_ground_truth(tmp_path, capsys):
 
 
 def test_mean_ci_matches_student_t():
-    from latent.image_bench import mean_ci
+    from diffevo.latent.image_bench import mean_ci
 
     mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
     assert mean == 2.5 and abs(half - 3.182446 * 1.290994 / 2) < 1e-5     # t(0.975, 3) * sd / sqrt(n)
@@ -261,7 +261,7 @@ def test_mean_ci_matches_student_t():
 
 @pytest.mark.slow
 def test_training_command_writes_a_verifiable_world(tmp_path):
-    from latent.digits.train import main as train_main
+    from diffevo.latent.digits.train import main as train_main
 
     out = tmp_path / "world"
     assert train_main(["--quick", "--out", str(out)]) == 0

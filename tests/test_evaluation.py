@@ -48,8 +48,8 @@ from diffevo.evaluation.recipe import (
     is_recipe,
     split_outputs,
 )
-from tasks.bench import run_job
-from tasks.task_recipe import ControlRecipe, TaskRecipe
+from diffevo.tasks.bench import run_job
+from diffevo.tasks.task_recipe import ControlRecipe, TaskRecipe
 
 RUN = dict(popsize=24, steps=8, seed=3)
 

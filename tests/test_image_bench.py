@@ -10,9 +10,9 @@ import pytest
 from tiny_sdxl import saved_tiny_sdxl, tiny_clip_dir, tiny_pipeline
 
 from diffevo.cli import main
-from latent.image_bench import TIMING_KEYS, markdown_table, read_records, run_image_bench
-from latent.peers import PEER_NAMES
-from latent.prompts import PartiPrompt
+from diffevo.latent.image_bench import TIMING_KEYS, markdown_table, read_records, run_image_bench
+from diffevo.latent.peers import PEER_NAMES
+from diffevo.latent.prompts import PartiPrompt
 
 PROMPTS = ["a red apple on a table", "a blue car"]
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from tiny_sdxl import tiny_pipeline
 
-from latent.creator import ImageCreator, MissingWeightsError, load_sdxl_pipeline
-from latent.image_fitness import ImageFitness, ImageRecipe
+from diffevo.latent.creator import ImageCreator, MissingWeightsError, load_sdxl_pipeline
+from diffevo.latent.image_fitness import ImageFitness, ImageRecipe
 
 
 def brightness(images: torch.Tensor) -> torch.Tensor:

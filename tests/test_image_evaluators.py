@@ -1,4 +1,4 @@
-"""Image evaluators (latent.evaluators, latent.aesthetic, latent.scores, latent.tiny_clip) on a real tiny open_clip."""
+"""Image evaluators (diffevo.latent: evaluators, aesthetic, scores, tiny_clip) on a real tiny open_clip."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 
 open_clip = pytest.importorskip("open_clip")
 
-from latent.aesthetic import (  # noqa: E402
+from diffevo.latent.aesthetic import (  # noqa: E402
     AESTHETIC_HEAD_FILE,
     AESTHETIC_HEAD_SHA256,
     AESTHETIC_LAYER_INDICES,
@@ -22,10 +22,10 @@ from latent.aesthetic import (  # noqa: E402
     linear_stack_forward,
     sha256_of,
 )
-from latent.clip_loading import MissingWeightsError  # noqa: E402
-from latent.evaluators import ImageEvaluator, check_clip_available, load_evaluator  # noqa: E402
-from latent.scores import clip_score, eigo_fitness  # noqa: E402
-from latent.tiny_clip import TINY_CLIP_CONFIG, build_tiny_clip, save_tiny_clip  # noqa: E402
+from diffevo.latent.clip_loading import MissingWeightsError  # noqa: E402
+from diffevo.latent.evaluators import ImageEvaluator, check_clip_available, load_evaluator  # noqa: E402
+from diffevo.latent.scores import clip_score, eigo_fitness  # noqa: E402
+from diffevo.latent.tiny_clip import TINY_CLIP_CONFIG, build_tiny_clip, save_tiny_clip  # noqa: E402
 
 DATA = Path(AESTHETIC_HEAD_FILE).parent
 PROMPT = "a red apple on a wooden table"
@@ -198,8 +198,8 @@ def test_tiny_clip_loads_the_real_way(tmp_path, tiny_name, images):
 def test_missing_weights_error_offline(tmp_path):
     """HF_HUB_OFFLINE=1 and an empty HF cache: load_evaluator() names the model and the ways to provide it."""
     code = (
-        "from latent.evaluators import load_evaluator, check_clip_available\n"
-        "from latent.clip_loading import MissingWeightsError\n"
+        "from diffevo.latent.evaluators import load_evaluator, check_clip_available\n"
+        "from diffevo.latent.clip_loading import MissingWeightsError\n"
         "assert check_clip_available() is not None\n"
         "try:\n"
         "    load_evaluator(device='cpu')\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latent.genome import (
+from diffevo.latent.genome import (
     DEFAULT_POOLED_CLAMP,
     DEFAULT_POOLED_SCALE,
     DEFAULT_PROMPT_SCALE,

@@ -11,17 +11,17 @@ import torch
 from tiny_sdxl import tiny_pipeline
 
 from diffevo.domain import Domain
-from latent.creator import ImageCreator
-from latent.diff_generate import DifferentiableGenerator
-from latent.genome import NoiseGenome, PromptGenome
-from latent.joint_genome import JointGenome
-from latent.peers import PEER_NAMES, PEERS, check_budget, make_genome, peer_fitness, run_peer
-from latent.peers.adam import differentiable_scores, run_adam
-from latent.peers.evosearch import EvoSearch
-from latent.peers.ga import EvoDiffusionGA
-from latent.peers.record import PeerRun
-from latent.peers.sepcma import PycmaSepCMA, sepcma_domain
-from latent.ssim import gaussian_window, ssim
+from diffevo.latent.creator import ImageCreator
+from diffevo.latent.diff_generate import DifferentiableGenerator
+from diffevo.latent.genome import NoiseGenome, PromptGenome
+from diffevo.latent.joint_genome import JointGenome
+from diffevo.latent.peers import PEER_NAMES, PEERS, check_budget, make_genome, peer_fitness, run_peer
+from diffevo.latent.peers.adam import differentiable_scores, run_adam
+from diffevo.latent.peers.evosearch import EvoSearch
+from diffevo.latent.peers.ga import EvoDiffusionGA
+from diffevo.latent.peers.record import PeerRun
+from diffevo.latent.peers.sepcma import PycmaSepCMA, sepcma_domain
+from diffevo.latent.ssim import gaussian_window, ssim
 
 PROMPT = "a red apple"
 BUDGET, POPSIZE = 32, 8

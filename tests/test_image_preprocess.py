@@ -1,4 +1,4 @@
-"""Tensor CLIP preprocessing (latent.preprocess) against open_clip's own PIL transform, on a real tiny model."""
+"""Tensor CLIP preprocessing (diffevo.latent.preprocess) against open_clip's own PIL transform, on a real tiny model."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch.nn.functional as F
 open_clip = pytest.importorskip("open_clip")
 from PIL import Image  # noqa: E402  (after the skip: PIL comes with the image extra)
 
-from latent.preprocess import ClipPreprocess, center_crop_box, resized_size  # noqa: E402
-from latent.tiny_clip import save_tiny_clip  # noqa: E402
+from diffevo.latent.preprocess import ClipPreprocess, center_crop_box, resized_size  # noqa: E402
+from diffevo.latent.tiny_clip import save_tiny_clip  # noqa: E402
 
 # (H, W): downscaled and upscaled, portrait, landscape, square, exact size, odd crop offsets.
 SIZES = [(300, 200), (512, 512), (180, 400), (100, 150), (224, 224), (225, 300), (512, 768)]

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from latent.prompts import PARTI_FILE, PartiPrompt, eigo_prompts, load_parti, read_prompt_list
+from diffevo.latent.prompts import PARTI_FILE, PartiPrompt, eigo_prompts, load_parti, read_prompt_list
 
 
 def test_parti_file_has_1632_prompts_in_12_categories():

@@ -9,9 +9,9 @@ import torch
 from tiny_sdxl import tiny_clip_dir, tiny_pipeline
 
 from diffevo import SolutionSet
-from latent.creator import ImageCreator
-from latent.image_fitness import ImageFitness, ImageRecipe
-from latent.image_run import mean_pairwise_cosine_distance, run_image_evolution, write_artifacts
+from diffevo.latent.creator import ImageCreator
+from diffevo.latent.image_fitness import ImageFitness, ImageRecipe
+from diffevo.latent.image_run import mean_pairwise_cosine_distance, run_image_evolution, write_artifacts
 
 
 def corner_brightness(images: torch.Tensor) -> torch.Tensor:
@@ -126,7 +126,7 @@ def test_invalid_run_arguments_are_refused_before_any_work(kwargs, message):
 
 
 def test_archive_keeps_the_best_of_each_cluster_across_generations():
-    from latent.image_run import merge_archive
+    from diffevo.latent.image_run import merge_archive
 
     def generation(direction, fitness):
         feats = torch.nn.functional.normalize(torch.tensor(direction, dtype=torch.float64), dim=1)
@@ -145,7 +145,7 @@ def test_archive_keeps_the_best_of_each_cluster_across_generations():
 
 
 def test_pixel_archive_tells_visibly_different_images_apart_even_when_clip_cannot():
-    from latent.image_run import merge_archive, pixel_distances
+    from diffevo.latent.image_run import merge_archive, pixel_distances
 
     feats = torch.nn.functional.normalize(torch.ones(3, 2, dtype=torch.float64), dim=1)   # one CLIP direction
     images = torch.zeros(3, 3, 4, 4, dtype=torch.uint8)

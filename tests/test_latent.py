@@ -174,8 +174,7 @@ def test_cli_runs_latent_mode_and_reports_bad_latent_dim(capsys):
 
 
 def test_latent_package_exposes_the_projections():
-    import latent
-    from diffevo import projection
+    from diffevo import latent, projection
 
     assert latent.RandomProjection is projection.RandomProjection
     p = latent.make_projection("random", 50, 3, 16, 0)

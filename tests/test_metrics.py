@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tasks import count_optima_found, count_peaks, entropy_bits, optimum_shares, peak_ratio, success_rate, top_k
+from diffevo.tasks import count_optima_found, count_peaks, entropy_bits, optimum_shares, peak_ratio, success_rate, top_k
 
 OPTIMA = torch.tensor([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0]], dtype=torch.float64)
 

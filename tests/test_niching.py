@@ -306,7 +306,7 @@ def test_discovery_near_the_best_finds_every_peak_of_a_separable_grid():
 def test_a_narrow_global_peak_next_to_the_first_seed_is_refined_to_its_top():
     # CEC 2013 F3 (1-D, one narrow global peak among lower ones): the first seed sits on the global peak's
     # slope; a first local step as wide as the box (no basin-size estimate yet) once lost it (seed 3)
-    from tasks.registry import get_task
+    from diffevo.tasks.registry import get_task
 
     task = get_task("cec2013-f03")
     result = niching_search(task.evaluate, 1, bounds=task.bounds, budget=50_000, seed=3)
@@ -317,7 +317,7 @@ def test_a_near_best_search_stuck_on_a_sharp_peak_is_polished_with_smaller_steps
     # CEC 2013 F13 (a composition with Weierstrass components): from this point 4.9e-3 below a global
     # optimum, a CMA-ES with steps of 3e-2 converges in micro-optima around the peak; restarts from its best
     # point with steps / 100 reach the peak
-    from tasks.registry import get_task
+    from diffevo.tasks.registry import get_task
 
     task = get_task("cec2013-f13")
     lo, hi = task.bounds[:, 0].numpy(), task.bounds[:, 1].numpy()
@@ -367,7 +367,7 @@ def test_records_near_the_best_are_refined_again_and_poor_records_are_left_alone
     # global peak (10 below it), and poor local optima far below: only the near-best record is polished
     from diffevo.niching.search import _polish_near_best
     from diffevo.solution_set import SolutionSet
-    from tasks.registry import get_task
+    from diffevo.tasks.registry import get_task
 
     task = get_task("cec2013-f13")
     lo, hi = task.bounds[:, 0].numpy(), task.bounds[:, 1].numpy()

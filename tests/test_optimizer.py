@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from diffevo import DiffEvo, DiffEvoOptions, NonFiniteFitnessWarning, optimize
-from tasks import get_task, optimum_shares
+from diffevo.tasks import get_task, optimum_shares
 
 
 def run_ask_tell(opt, fn):

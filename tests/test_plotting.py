@@ -3,7 +3,7 @@ import torch
 
 from diffevo import DiffEvo
 from diffevo.plotting import landscape_grid, plot_trajectories, snapshot_generations
-from tasks import get_task
+from diffevo.tasks import get_task
 
 
 def test_plot_trajectories_writes_png(tmp_path):

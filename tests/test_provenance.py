@@ -1,6 +1,6 @@
 """Benchmark results carry the package versions that produced them."""
 
-from tasks.provenance import package_versions, versions_text, write_versions
+from diffevo.tasks.provenance import package_versions, versions_text, write_versions
 
 
 def test_package_versions_lists_the_peers_a_benchmark_depends_on():

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from tasks import TASKS, get_task
-from tasks.cec2013 import NUM_OPTIMA
-from tasks.paper import PAPER_SUITE, exp_fitness, paper_task
+from diffevo.tasks import TASKS, get_task
+from diffevo.tasks.cec2013 import NUM_OPTIMA
+from diffevo.tasks.paper import PAPER_SUITE, exp_fitness, paper_task
 
 FAST = sorted(n for n in TASKS if not n.startswith(("bbob-", "cec2013-")))
 BBOB = ["bbob-f01", "bbob-f08", "bbob-f15", "bbob-f21", "bbob-f24"]
@@ -94,7 +94,7 @@ def test_cec2013_f5_uses_the_official_bounds():
 
 
 def test_bbob_task_in_other_dimensions():
-    from tasks.coco import bbob_task
+    from diffevo.tasks.coco import bbob_task
 
     task = bbob_task(3, instance=2, dim=5)
     assert task.name == "bbob-f03-i02" and task.dim == 5

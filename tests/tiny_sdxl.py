@@ -1,4 +1,4 @@
-"""Tiny SDXL test models: the builders live in :mod:`latent.tiny` (a public offline demo); cached here.
+"""Tiny SDXL test models: the builders live in :mod:`diffevo.latent.tiny` (a public offline demo); cached here.
 
 ``tiny_pipeline()`` is built once per test process; ``saved_tiny_sdxl(folder)`` writes it with
 ``save_pretrained`` for tests that load a model by path (the CLI). ``tiny_clip_dir(folder)`` saves the
@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from latent.tiny import save_tiny_sdxl, tiny_sdxl_pipeline
+from diffevo.latent.tiny import save_tiny_sdxl, tiny_sdxl_pipeline
 
 
 @functools.cache
@@ -26,6 +26,6 @@ def saved_tiny_sdxl(folder: Path) -> Path:
 
 def tiny_clip_dir(folder: Path) -> str:
     """A saved tiny open_clip model; returns its ``local-dir:`` name."""
-    from latent.tiny_clip import save_tiny_clip
+    from diffevo.latent.tiny_clip import save_tiny_clip
 
     return save_tiny_clip(folder)

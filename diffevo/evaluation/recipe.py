@@ -1,7 +1,7 @@
 """The worker side: build the fitness once from a small picklable recipe, then evaluate chunks with it.
 
 A *recipe* is either an object with ``build()`` returning the fitness callable (e.g.
-``latent.image_fitness.ImageRecipe``: loads the SDXL pipeline and CLIP model once per worker) or a
+``diffevo.latent.image_fitness.ImageRecipe``: loads the SDXL pipeline and CLIP model once per worker) or a
 picklable fitness callable itself (a module-level function or a picklable object), used as is.
 
 :func:`evaluate` is the one in-process evaluation (vectorised or per row) that every backend, in this process

@@ -1,7 +1,7 @@
 """The independent digit classifier: says which digit an image shows. Used to *measure*, never in a fitness.
 
 An RBF support-vector classifier (scikit-learn's ``SVC``) on 8x8 average-pooled ink maps, trained on the
-held-out split only (its real images and four augmented copies of each, :func:`latent.digits.data.augment`),
+held-out split only (its real images and four augmented copies of each, :func:`diffevo.latent.digits.data.augment`),
 so it shares no training image with the generator, the CLIP model or the aesthetic head. It is built in about a
 second and deterministically (fixed seed), so it is not shipped: :func:`digit_classifier` trains it when asked
 (and caches it per process). Its accuracy on the train split's real images (which it never saw) is reported

@@ -1,7 +1,7 @@
 """A word-level CLIP tokenizer for the digits world, written offline.
 
 ``transformers.CLIPTokenizer`` is byte-pair encoding over a byte-level alphabet. :func:`write_word_vocab` writes
-a ``vocab.json`` holding every byte (alone and word-final, as :func:`latent.tiny.write_tiny_clip_vocab`), each
+a ``vocab.json`` holding every byte (alone and word-final, as :func:`diffevo.latent.tiny.write_tiny_clip_vocab`), each
 prefix of each world word, and the two special tokens (``<|endoftext|>`` last, as in CLIP), and a
 ``merges.txt`` whose merges build each world word left to right. So "a thick handwritten seven" is five
 tokens plus BOS/EOS, and any other word still tokenizes, byte by byte.
@@ -14,8 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from latent.tiny import _bytes_to_unicode
-
+from ..tiny import _bytes_to_unicode
 from .data import ATTRIBUTE_WORDS, DIGIT_WORDS
 
 __all__ = ["WORLD_WORDS", "write_word_vocab", "word_tokenizer"]

@@ -1,9 +1,9 @@
-"""Train the whole digits world, seeded, on a CPU: ``python -m latent.digits.train [--out DIR]``.
+"""Train the whole digits world, seeded, on a CPU: ``python -m diffevo.latent.digits.train [--out DIR]``.
 
 Stages (each seeded from ``--seed``; the step counts are :class:`TrainingConfig`'s fields):
 
-1. **Data**: the train split (:func:`latent.digits.data.split_indices`) and ``augmented_copies`` augmented
-   copies of it; attributes measured, :class:`~latent.digits.data.AttributeBands` fitted, captions written.
+1. **Data**: the train split (:func:`diffevo.latent.digits.data.split_indices`) and ``augmented_copies`` augmented
+   copies of it; attributes measured, :class:`~diffevo.latent.digits.data.AttributeBands` fitted, captions written.
 2. **Autoencoder** (``AutoencoderKL``): L1 + MSE reconstruction with a small KL term; then its
    ``scaling_factor`` is set to 1 / std of the training latents, as SDXL's VAE config holds its own.
 3. **Generator** (UNet2DConditionModel): v-prediction loss on the VAE latents, conditioned on the captions'
@@ -13,11 +13,11 @@ Stages (each seeded from ``--seed``; the step counts are :class:`TrainingConfig`
 4. **CLIP** (open_clip ``CLIP``): contrastive loss on (image, caption) with soft targets (images sharing a
    caption are positives of each other), images through the evaluator's own preprocessing.
 5. **Aesthetic head**: the LAION head's Linear stack (keys ``layers.{0,2,4,6,7}``, dropout between) trained
-   with MSE to predict the ground-truth ``g`` (:mod:`latent.digits.neatness`) from the CLIP model's normalised
+   with MSE to predict the ground-truth ``g`` (:mod:`diffevo.latent.digits.neatness`) from the CLIP model's normalised
    image embedding, on training images and degraded copies (:func:`degrade`) so that ``g`` varies.
 6. **Save and check**: weights as fp16 safetensors — the generator by ``save_pretrained`` (a diffusers folder),
    CLIP as an open_clip ``local-dir:`` folder, the head as ``aesthetic_head.safetensors``; then everything is
-   reloaded through the loaders the real models use and measured (:func:`latent.digits.world.measure_world`),
+   reloaded through the loaders the real models use and measured (:func:`diffevo.latent.digits.world.measure_world`),
    and ``manifest.json`` records the files' sha256, the command, the settings, the versions and the measures.
 
 The same command on the same machine gives the same weights (fixed seeds, fixed thread count); other CPUs or
@@ -243,7 +243,7 @@ def train_clip(data: WorldData, config: TrainingConfig) -> torch.nn.Module:
     """Contrastive training of the tiny open_clip CLIP on (image, caption) with soft targets."""
     import open_clip
 
-    from latent.preprocess import ClipPreprocess
+    from ..preprocess import ClipPreprocess
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed + 3)
@@ -290,7 +290,7 @@ def head_training_set(data: WorldData, seed: int) -> torch.Tensor:
 
 def clip_embeddings(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """L2-normalised image embeddings (N, E) through the evaluator's preprocessing, in chunks."""
-    from latent.preprocess import ClipPreprocess
+    from ..preprocess import ClipPreprocess
 
     preprocess = ClipPreprocess.from_model(model)
     with torch.no_grad():
@@ -348,8 +348,7 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
     """Train, save and measure the world in ``out``; returns the manifest (also written to manifest.json)."""
     from diffusers import StableDiffusionXLPipeline
 
-    from latent.tiny_clip import save_open_clip_folder
-
+    from ..tiny_clip import save_open_clip_folder
     from .world import CLIP_DIR, GENERATOR_DIR, HEAD_FILE, MANIFEST_FILE, file_hashes, measure_world
 
     torch.set_num_threads(config.threads)
@@ -388,7 +387,7 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
     stages["total"] = round(time.perf_counter() - started, 1)
     manifest = {
         "world": "digits",
-        "command": command or "python -m latent.digits.train",
+        "command": command or "python -m diffevo.latent.digits.train",
         "settings": asdict(config),
         "attribute_bands": {"low": data.bands.low, "high": data.bands.high},
         "vae_scaling_factor": scaling,
@@ -404,7 +403,7 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
 def main(argv: list[str] | None = None) -> int:
     from .world import WORLD_DIR
 
-    parser = argparse.ArgumentParser(prog="python -m latent.digits.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m diffevo.latent.digits.train", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(WORLD_DIR), help=f"output folder (default {WORLD_DIR}, the shipped one)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     parser.add_argument("--quick", action="store_true", help="a few steps per stage (a smoke test, not a world)")
@@ -415,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         config = TrainingConfig(seed=args.seed, augmented_copies=1, vae_steps=3, unet_steps=3, clip_steps=3,
                                 head_steps=3, unet_batch=16, clip_batch=16, vae_batch=16)
-    command = "python -m latent.digits.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m diffevo.latent.digits.train " + " ".join(sys.argv[1:] if argv is None else argv)
     manifest = train_world(args.out, config, command=command.strip())
     _log(json.dumps(manifest["measures"], indent=1))
     _log(f"wrote {args.out} in {manifest['seconds']['total']:.0f} s")

@@ -1,12 +1,12 @@
 """The shipped digits world: where its weights live, how they are checked, and what they measure.
 
-``latent/data/digits_world/`` holds (written by ``python -m latent.digits.train``):
+``latent/data/digits_world/`` holds (written by ``python -m diffevo.latent.digits.train``):
 
 - ``generator/``: a diffusers ``StableDiffusionXLPipeline`` folder (``save_pretrained``, fp16 safetensors);
   it loads with ``StableDiffusionXLPipeline.from_pretrained`` like ``stabilityai/sdxl-turbo``;
 - ``clip/``: an open_clip ``local-dir:`` folder (``open_clip_config.json``, ``open_clip_model.safetensors``);
 - ``aesthetic_head.safetensors``: the LAION head's Linear stack (keys ``layers.{0,2,4,6,7}``) for the 32-d
-  CLIP embedding, loaded by :meth:`latent.aesthetic.AestheticHead.load`;
+  CLIP embedding, loaded by :meth:`diffevo.latent.aesthetic.AestheticHead.load`;
 - ``manifest.json``: sha256 of every file, the training command and settings, package versions, the
   measures of :func:`measure_world`.
 
@@ -106,7 +106,7 @@ def get_world(name: str) -> World:
 
 def file_hashes(folder: str | Path) -> dict[str, dict[str, Any]]:
     """{relative path: {"sha256", "bytes"}} of every file under ``folder`` except the manifest."""
-    from latent.aesthetic import sha256_of
+    from ..aesthetic import sha256_of
 
     folder = Path(folder)
     return {p.relative_to(folder).as_posix(): {"sha256": sha256_of(p), "bytes": p.stat().st_size}
@@ -118,11 +118,11 @@ def verify_world(folder: str | Path = WORLD_DIR) -> dict[str, Any]:
 
     Raises ValueError with one line naming the first missing or altered file and how to restore it.
     """
-    from latent.aesthetic import sha256_of
+    from ..aesthetic import sha256_of
 
     folder = Path(folder)
     manifest_path = folder / MANIFEST_FILE
-    fix = "reinstall diffevo, or retrain the world with `python -m latent.digits.train --out FOLDER`"
+    fix = "reinstall diffevo-reimpl, or retrain the world with `python -m diffevo.latent.digits.train --out FOLDER`"
     if not manifest_path.is_file():
         raise ValueError(f"digits world: no {MANIFEST_FILE} in {folder}; {fix}")
     try:
@@ -146,8 +146,7 @@ def generation_agreement(pipe: Any, steps: int, seeds: int = AGREEMENT_SEEDS) ->
     Returns the independent classifier's agreement with the prompted digit (overall and per digit), and
     the mean ground-truth neatness ``g`` of the images.
     """
-    from latent.creator import ImageCreator
-
+    from ..creator import ImageCreator
     from .classifier import digit_classifier
     from .data import digit_prompt
     from .neatness import neatness
@@ -175,11 +174,10 @@ def measure_world(folder: str | Path = WORLD_DIR) -> dict[str, Any]:
     import numpy as np
     from scipy.stats import pearsonr, spearmanr
 
-    from latent.aesthetic import AestheticHead
-    from latent.clip_loading import load_clip
-    from latent.creator import load_sdxl_pipeline
-    from latent.preprocess import ClipPreprocess
-
+    from ..aesthetic import AestheticHead
+    from ..clip_loading import load_clip
+    from ..creator import load_sdxl_pipeline
+    from ..preprocess import ClipPreprocess
     from .classifier import digit_classifier
     from .data import digit_prompt, ink_to_rgb, load_ink, split_indices
     from .neatness import neatness

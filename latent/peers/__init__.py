@@ -3,7 +3,7 @@
 =================  =======  =====================================================================
 name               genome   method (module)
 =================  =======  =====================================================================
-``diffevo``        prompt   Diffusion Evolution (the package's DiffEvo via latent.image_run)
+``diffevo``        prompt   Diffusion Evolution (the package's DiffEvo via diffevo.latent.image_run)
 ``diffevo-noise``  noise    Diffusion Evolution over the initial noise
 ``diffevo-joint``  joint    Diffusion Evolution over prompt embeddings and noise together
 ``sepcma``         prompt   sep-CMA-ES as EIGO ran it (pycma, CMA_diagonal, sigma 0.5)  (sepcma)
@@ -18,7 +18,7 @@ The population methods are ask/tell optimizers (:class:`diffevo.protocol.Baselin
 :func:`record.run_ask_tell`; Adam needs gradients, so it has its own loop; Diffusion Evolution runs through the
 image run. Every one is called the same way:
 :func:`run_peer(name, creator, evaluator, prompt, budget, popsize=, seed=)` -> a
-:class:`~latent.peers.record.PeerRun`, having evaluated exactly ``budget`` images (``budget`` must be a
+:class:`~diffevo.latent.peers.record.PeerRun`, having evaluated exactly ``budget`` images (``budget`` must be a
 multiple of ``popsize``; Adam takes ``budget`` single-image steps, best-of-N draws ``budget`` samples).
 """
 

@@ -4,7 +4,7 @@ EIGO (arXiv 2511.03913) optimised the SDXL-Turbo prompt embeddings with Adam, lr
 backpropagating the fitness through the pipeline and the scorers. :func:`run_adam` does the same on the
 prompt genome: the parameter is the genome vector itself (raw embedding units, starting at the prompt's
 encoding; the BOS row stays frozen and the clamps of the genome apply), each step makes ONE image through
-:class:`~latent.diff_generate.DifferentiableGenerator` (the pipeline's own components with autograd on;
+:class:`~diffevo.latent.diff_generate.DifferentiableGenerator` (the pipeline's own components with autograd on;
 ``checkpointing`` trades compute for memory), scores it with the evaluator keeping gradients
 (``ImageEvaluator(..., grad=True)``, or a differentiable user callable), and takes an Adam step on
 ``loss = -fitness``. A budget of N images is N steps; every step's image counts and the best one is kept.

@@ -1,7 +1,7 @@
-"""Diffusion Evolution over the prompt, noise or joint genome, through :func:`latent.image_run.run_image_evolution`.
+"""Diffusion Evolution over the prompt, noise or joint genome, through :func:`..image_run.run_image_evolution`.
 
 The image run's own code path (the package's ``DiffEvo``, latent kernel, its logging) is reused as is; only
-the genome of the :class:`~latent.image_fitness.ImageFitness` differs. ``budget / popsize`` evaluated
+the genome of the :class:`~diffevo.latent.image_fitness.ImageFitness` differs. ``budget / popsize`` evaluated
 generations. The image run also renders the genome centre's image once for its own record (outside the
 optimiser's budget; the benchmark accounts for it).
 """

@@ -7,7 +7,7 @@ rate b = 0.2; here the elites are a quarter of the population by default (5 at t
 (EvoSearch also mutates intermediate denoising states; with 1-4 sdxl-turbo steps only the
 initial noise is searched here.)
 
-:class:`EvoSearch`, behind the ask/tell interface (``diffevo.protocol``) on a :class:`~latent.genome.NoiseGenome`
+:class:`EvoSearch`, behind the ask/tell interface (``diffevo.protocol``) on a :class:`..genome.NoiseGenome`
 (centre 0, scale 1): generation 0 is ``popsize`` standard-normal noises; each later generation keeps the
 ``elites`` best unchanged (default ``max(1, round(popsize / 4))``) and fills the rest with mutated copies of
 tournament winners (tournament size 2 by default, our choice: the published script does not fix one for this
