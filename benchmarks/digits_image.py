@@ -189,10 +189,10 @@ def grid(rows: list[tuple[str, list[torch.Tensor]]], path: Path) -> None:
         for c in range(width):
             ax = axes[r][c]
             ax.axis("off")
+            if r == 0:
+                ax.set_title(["plain", "best"][c] if c < 2 else f"set {c - 2}", fontsize=7)
             if c < len(images):
                 ax.imshow(images[c].permute(1, 2, 0).numpy())
-                if r == 0:
-                    ax.set_title(["plain", "best"][c] if c < 2 else f"set {c - 2}", fontsize=7)
         axes[r][0].text(-4, 16, prompt.replace("a handwritten ", ""), fontsize=7, ha="right", va="center")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -205,18 +205,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fitness", default="eigo", choices=("eigo", "aesthetic", "clip"))
     ap.add_argument("--popsize", type=int, default=DEFAULT_POPSIZE)
     ap.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS)
-    ap.add_argument("--latent-dim", type=lambda t: None if t == "none" else int(t), default=DIGITS.latent_dim,
-                    help="kernel coordinates, or 'none' for the full-space kernel (default: the world's)")
+    ap.add_argument("--latent-dim", type=lambda t: None if t in ("none", "full") else int(t),
+                    default=DIGITS.latent_dim,
+                    help="kernel coordinates, or 'none' / 'full' for the full-space kernel (default: the world's)")
     ap.add_argument("--genome", default="prompt", choices=("prompt", "noise"))
-    ap.add_argument("--diverse-by", default="clip", choices=DIVERSE_BY)
+    ap.add_argument("--diverse-by", default=DIGITS.diverse_by, choices=DIVERSE_BY)
     ap.add_argument("--cluster-radius", type=float, default=None,
-                    help="the diverse set's radius (default: the world's, 0.05 with --diverse-by pixels)")
+                    help="the diverse set's radius (default: the world's; 0.02, the calibrated CLIP radius, with "
+                         "--diverse-by clip)")
     ap.add_argument("--visible", type=float, default=0.05)
     ap.add_argument("--scale-factor", type=float, default=1.0, help="x the world's genome scales (default 1)")
     ap.add_argument("--out", default="benchmarks/results/digits_world/image_runs")
     args = ap.parse_args(argv)
     if args.cluster_radius is None:
-        args.cluster_radius = DIGITS.cluster_radius if args.diverse_by == "clip" else args.visible
+        args.cluster_radius = DIGITS.cluster_radius if args.diverse_by == DIGITS.diverse_by else 0.02
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -53,9 +53,9 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--size", type=_image_size, default=None,
                    help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
-    p.add_argument("--latent-dim", type=A.positive_int, default=None,
-                   help=f"kernel coordinates of latent Diffusion Evolution (default {DEFAULT_LATENT_DIM}; the world's "
-                        "with --world)")
+    p.add_argument("--latent-dim", type=_latent_dim, default=None,
+                   help=f"kernel coordinates of latent Diffusion Evolution, or 'full' for the full-space kernel "
+                        f"(default {DEFAULT_LATENT_DIM}; the world's with --world)")
     p.add_argument("--diverse-by", choices=DIVERSE_BY, default=None,
                    help="what tells solutions of the diverse set apart: clip (CLIP-image embeddings) or pixels "
                         "(visible difference) (default clip; the world's with --world)")
@@ -137,6 +137,11 @@ def resolve_models(args: argparse.Namespace) -> None:
         args.steps_per_image = 1
 
 
+def _latent_dim(text: str) -> int | str:
+    """--latent-dim: a positive integer, or 'full' (the full-space kernel)."""
+    return "full" if text == "full" else A.positive_int(text)
+
+
 def _at_least_two(text: str) -> int:
     value = A.positive_int(text)
     if value < 2:
@@ -190,7 +195,8 @@ def cmd_image(args: argparse.Namespace) -> int:
     fitness = distribute(fitness, recipe, backend_for_images(args))   # --workers / --ray-address: pipelines on workers
     try:
         run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
-                                  latent_dim=args.latent_dim, seed=args.seed, noise=args.noise,
+                                  latent_dim=None if args.latent_dim == "full" else args.latent_dim,
+                                  seed=args.seed, noise=args.noise,
                                   cluster_radius=args.cluster_radius, diverse_by=args.diverse_by,
                                   checkpoint=args.checkpoint, progress=not args.quiet)
     finally:
