@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -237,6 +238,22 @@ def test_diffevo_image_on_the_world_raises_the_head_score_and_keeps_the_digit(tm
     assert log["best"]["components"]["aesthetic"] > log["baseline"]["components"]["aesthetic"]   # the head's score
     truth = json.loads((out / "ground_truth.json").read_text())["images"]
     assert truth[1]["image"] == "best" and truth[1]["fidelity"] == 1.0
+
+
+def test_the_worlds_diverse_set_holds_visibly_different_images(tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "run"
+    code = main(["image", "a handwritten one", "--world", "digits", "--genome", "noise", "--latent-dim", "full",
+                 "--generations", "6", "--popsize", "16", "--batch-size", "16", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "pixels differ by >= 0.05" in capsys.readouterr().out
+    log = json.loads((out / "log.json").read_text())
+    assert log["settings"]["diverse_by"] == "pixels" and log["settings"]["latent_dim"] is None
+    images = [torch.tensor(np.asarray(Image.open(out / d["file"]).convert("RGB")), dtype=torch.float32) / 255
+              for d in log["diverse_set"]]
+    assert len(images) >= 2
+    assert all(float((a - b).abs().mean()) >= 0.05 for i, a in enumerate(images) for b in images[i + 1:])
 
 
 def test_image_bench_on_the_world_reports_ground_truth(tmp_path, capsys):
