@@ -11,13 +11,13 @@ The imports are read with ``ast`` from every statement, including those inside f
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from import_scan import imports
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,27 +29,9 @@ def _sources(folder: str) -> list[Path]:
 def _imports(path: Path, package: tuple[str, ...] | None = None) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in the file; relative imports resolved against its package
     (by default the folders from the repository root to the file)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     if package is None:
         package = path.relative_to(ROOT).with_suffix("").parts[:-1]
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - node.level + 1]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
-            found.append((node.lineno, module))
-            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)
-              and ((isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
-                   or (isinstance(node.func, ast.Name) and node.func.id in ("import_module", "__import__")))):
-            found.append((node.lineno, node.args[0].value))
-    return found
+    return imports(path.read_text(encoding="utf-8"), package)
 
 
 def _top(module: str) -> str:

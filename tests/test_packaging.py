@@ -9,7 +9,6 @@ second copy of each module from the source tree (``tasks.base.Task`` is not ``di
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from import_scan import imports
 
 tomllib = pytest.importorskip("tomllib")   # Python >= 3.11
 
@@ -48,21 +48,6 @@ def test_the_package_list_names_every_folder_with_an_init_under_its_installed_na
     assert set(setuptools["packages"]) == found, "update [tool.setuptools] packages in pyproject.toml"
 
 
-def _absolute_imports(source: str) -> list[tuple[int, str]]:
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            found.append((node.lineno, node.module))
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)
-              and ((isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
-                   or (isinstance(node.func, ast.Name) and node.func.id in ("import_module", "__import__")))):
-            found.append((node.lineno, node.args[0].value))
-    return found
-
-
 def _notebook_code(path: Path) -> str:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     lines = []
@@ -78,10 +63,10 @@ def test_no_file_imports_the_folder_names_tasks_or_latent():
     for folder in ("diffevo", "tasks", "latent", "tests", "benchmarks"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             offending += [f"{path.relative_to(ROOT)}:{line}: {name}" for line, name in
-                          _absolute_imports(path.read_text(encoding="utf-8"))
+                          imports(path.read_text(encoding="utf-8"))
                           if name.split(".")[0] in ("tasks", "latent")]
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        offending += [f"{path.relative_to(ROOT)}: {name}" for _, name in _absolute_imports(_notebook_code(path))
+        offending += [f"{path.relative_to(ROOT)}: {name}" for _, name in imports(_notebook_code(path))
                       if name.split(".")[0] in ("tasks", "latent")]
     assert not offending, ("import diffevo.tasks / diffevo.latent (or relative inside tasks/ and latent/), "
                            "not the folder names:\n" + "\n".join(offending))
@@ -89,7 +74,7 @@ def test_no_file_imports_the_folder_names_tasks_or_latent():
 
 def test_the_import_scan_sees_what_it_must():
     code = "import tasks.base\nfrom latent import x\nfrom .registry import y\nimportlib.import_module('tasks.cli')\n"
-    assert [name for _, name in _absolute_imports(code)] == ["tasks.base", "latent", "tasks.cli"]
+    assert [name for _, name in imports(code)] == ["tasks.base", "latent", "tasks.cli"]
 
 
 def test_the_installed_package_maps_the_folders_and_claims_no_top_level_tasks_or_latent(tmp_path):
