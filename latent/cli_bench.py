@@ -15,7 +15,7 @@ from typing import Any
 
 from diffevo import cli_args as A
 
-from .cli import FITNESS_CHOICES, _image_size, _steps_per_image, add_model_arguments, resolve_models
+from .cli_models import FITNESS_CHOICES, add_model_arguments, image_size, resolve_models, steps_per_image
 
 DEFAULT_BUDGET = 2000       # EIGO: sep-CMA-ES, popsize 20 x 100 iterations
 DEFAULT_POPSIZE = 20
@@ -47,9 +47,9 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     p.add_argument("--out", type=A.writable_folder, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
     add_model_arguments(p)
     p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES, help="eigo, aesthetic or clip (default eigo)")
-    p.add_argument("--steps-per-image", type=_steps_per_image, default=None,
+    p.add_argument("--steps-per-image", type=steps_per_image, default=None,
                    help="denoising steps per image (default 1; the world's with --world)")
-    p.add_argument("--size", type=_image_size, default=None, help="image size in pixels (default: the model's)")
+    p.add_argument("--size", type=image_size, default=None, help="image size in pixels (default: the model's)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
     p.add_argument("--checkpointing", action="store_true",
                    help="adam: gradient checkpointing (recompute activations; less GPU memory)")

@@ -196,3 +196,27 @@ def caption(label: int, words: list[str], drop: float = 0.0, rng: np.random.Gene
         words = [w for w in words if rng.random() >= drop]
     article = "an" if words and words[0][0] in "aeiou" else "a"
     return " ".join([article, *words, "handwritten", DIGIT_WORDS[int(label)]])
+
+
+def degrade(ink: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Make ink maps (N, 1, H, W) less neat, at random: haze, blur, specks, a shift off centre, a blot.
+
+    Each effect is applied to a random half of the images, with a random strength, so ``g`` spreads over its
+    range; used to train the aesthetic head (a head trained on neat digits only could not rank anything).
+    """
+    n, _, h, w = ink.shape
+    u = torch.rand(n, 10, generator=generator)
+    out = ink.clone()
+    haze = (u[:, 0] < 0.5).float() * u[:, 1] * 0.5
+    out = out * (1 - haze[:, None, None, None]) + haze[:, None, None, None] * 0.5
+    blurred = F.avg_pool2d(out, 3, 1, 1)
+    out = torch.where((u[:, 2] < 0.5)[:, None, None, None], blurred, out)
+    specks = (torch.rand(n, 1, h, w, generator=generator) < (u[:, 3] * 0.04)[:, None, None, None]).float()
+    specks = F.max_pool2d(specks, 2, 1, 1)[:, :, :h, :w]
+    out = torch.where((u[:, 4] < 0.5)[:, None, None, None], torch.maximum(out, specks), out)
+    shift = ((u[:, 5:7] * 2 - 1) * 8).round().long() * (u[:, 7:8] < 0.5).long()
+    out = torch.stack([torch.roll(out[i], shifts=(int(shift[i, 0]), int(shift[i, 1])), dims=(1, 2))
+                       for i in range(n)])
+    blot = F.max_pool2d(out, 5, 1, 2)
+    out = torch.where((u[:, 8] < 0.25)[:, None, None, None], blot, out)
+    return out.clamp(0, 1)

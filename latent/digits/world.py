@@ -179,9 +179,8 @@ def measure_world(folder: str | Path = WORLD_DIR) -> dict[str, Any]:
     from ..creator import load_sdxl_pipeline
     from ..preprocess import ClipPreprocess
     from .classifier import digit_classifier
-    from .data import digit_prompt, ink_to_rgb, load_ink, split_indices
+    from .data import degrade, digit_prompt, ink_to_rgb, load_ink, split_indices
     from .neatness import neatness
-    from .train import degrade
 
     folder = Path(folder)
     pipe = load_sdxl_pipeline(str(folder / GENERATOR_DIR), device="cpu")
