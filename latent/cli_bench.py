@@ -74,13 +74,11 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
     from .creator import MissingWeightsError, load_sdxl_pipeline
     from .image_bench import run_image_bench
     from .image_fitness import ImageRecipe
-    from .peers import PEER_NAMES, check_budget, check_peer
+    from .peers import PEER_NAMES, check_methods
     from .prompts import read_prompt_list
 
-    for m in args.methods:
-        check_peer(m)
     resolve_models(args)
-    check_budget(args.budget, args.popsize)
+    check_methods(args.methods, args.budget, args.popsize)   # every method can run these settings, before any work
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
     if args.prompts is None:

@@ -150,6 +150,17 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
     return pipe
 
 
+def embedding_dims(unet_config: Any) -> tuple[int, int] | None:
+    """(text width, pooled width) an SDXL UNet takes: ``cross_attention_dim`` and the pooled part of its added
+    conditioning (``projection_class_embeddings_input_dim - 6 * addition_time_embed_dim``); None if unknown."""
+    try:
+        text = int(unet_config.cross_attention_dim)
+        pooled = int(unet_config.projection_class_embeddings_input_dim) - 6 * int(unet_config.addition_time_embed_dim)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return (text, pooled) if pooled > 0 else None
+
+
 class ImageCreator:
     """SDXL images from prompt embeddings with fixed initial noise: image = f(embeddings).
 
@@ -164,7 +175,8 @@ class ImageCreator:
         seed: seeds the initial latents and every image's per-step noise generator.
         device, dtype: default CUDA fp16 when available, else CPU fp32.
 
-    Attributes: ``pipe``, ``latents`` (1, C, h, w) the run's initial noise, ``pipe_seconds`` (time inside
+    Attributes: ``pipe``, ``latents`` (1, C, h, w) the run's initial noise, ``embedding_dims`` (text width,
+    pooled width) the UNet takes (None if its config does not say), ``pipe_seconds`` (time inside
     pipeline calls, summed), ``images_generated``.
     """
 
@@ -202,6 +214,7 @@ class ImageCreator:
         if self.size % multiple:
             raise ValueError(f"size must be a multiple of {multiple} for this model, got {self.size}")
         self.latent_shape = (int(self.pipe.unet.config.in_channels), self.size // factor, self.size // factor)
+        self.embedding_dims = embedding_dims(self.pipe.unet.config)
         gen = torch.Generator(device="cpu").manual_seed(self.seed)
         self.latents = torch.randn((1, *self.latent_shape), generator=gen, dtype=torch.float32)
         self.pipe_seconds = 0.0

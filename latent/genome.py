@@ -51,6 +51,9 @@ DEFAULT_PROMPT_CLAMP = 900.0
 """Evolutionary-Diffusion's clamp for SDXL-Turbo prompt embeddings (±900)."""
 DEFAULT_POOLED_CLAMP = 8.0
 """Evolutionary-Diffusion's clamp for SDXL-Turbo pooled embeddings (±8)."""
+SDXL_TEXT_DIM, SDXL_POOLED_DIM = 2048, 1280
+"""SDXL's widths: prompt rows of 2048 (both text encoders' hidden states side by side) go with a pooled vector of
+1280 (text_encoder_2's projection); a 2048-wide encoding with another pooled width is refused."""
 
 
 @runtime_checkable
@@ -111,6 +114,21 @@ def _as_batch(t: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     return t
 
 
+def check_widths(text_width: int, pooled_width: int, text_dim: int | None = None,
+                 pooled_dim: int | None = None) -> None:
+    """Refuse, in one line, an encoding whose widths differ from the expected ones (``text_dim``/``pooled_dim``,
+    when given) or from SDXL's pairing (2048-wide prompt rows with a 1280-wide pooled vector)."""
+    if pooled_width < 1:
+        raise ValueError("pooled must not be empty (the pooled embedding has width 0)")
+    for name, got, want in (("prompt_embeds", text_width, text_dim), ("pooled", pooled_width, pooled_dim)):
+        if want is not None and got != want:
+            raise ValueError(f"{name} has width {got}, the pipeline expects {want}: the encoding comes from "
+                             "another model")
+    if text_dim is None and pooled_dim is None and text_width == SDXL_TEXT_DIM and pooled_width != SDXL_POOLED_DIM:
+        raise ValueError(f"pooled has width {pooled_width}, SDXL's 2048-wide prompt embeddings go with a "
+                         f"{SDXL_POOLED_DIM}-wide pooled embedding (text_encoder_2's projection)")
+
+
 def measure_embedding_stats(encodings: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> EmbeddingStats:
     """Per-part std and absolute maximum over real encodings, excluding the BOS row.
 
@@ -155,15 +173,20 @@ class PromptGenome:
         pooled: (D_pool,) or (1, D_pool).
         prompt_scale, pooled_scale: diffusion-space unit per part (defaults documented in the module).
         prompt_clamp, pooled_clamp: ``to_tensors`` clamps each part to [-clamp, clamp].
+        text_dim, pooled_dim: the widths the pipeline expects (``ImageCreator.embedding_dims``); an encoding of
+            another width is refused here, at construction, instead of failing inside the UNet. Without them,
+            SDXL's pairing (2048-wide rows need a 1280-wide pooled vector) is still checked.
 
     The genome is float32 (fp16 encodings convert exactly); ``to_tensors`` returns float32.
     """
 
     def __init__(self, prompt_embeds: torch.Tensor, pooled: torch.Tensor, *,
                  prompt_scale: float = DEFAULT_PROMPT_SCALE, pooled_scale: float = DEFAULT_POOLED_SCALE,
-                 prompt_clamp: float = DEFAULT_PROMPT_CLAMP, pooled_clamp: float = DEFAULT_POOLED_CLAMP) -> None:
+                 prompt_clamp: float = DEFAULT_PROMPT_CLAMP, pooled_clamp: float = DEFAULT_POOLED_CLAMP,
+                 text_dim: int | None = None, pooled_dim: int | None = None) -> None:
         pe = _as_batch(prompt_embeds, 2, "prompt_embeds")
         po = _as_batch(pooled, 1, "pooled")
+        check_widths(int(pe.shape[-1]), int(po.shape[-1]), text_dim, pooled_dim)
         if pe.shape[0] != 1 or po.shape[0] != 1:
             raise ValueError(f"a PromptGenome is built around one encoding; got batches of {pe.shape[0]} "
                              f"prompt_embeds and {po.shape[0]} pooled")

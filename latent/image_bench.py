@@ -39,7 +39,7 @@ from diffevo.validation import check_bool, check_positive_int
 
 from .creator import ImageCreator
 from .image_run import save_png, to_uint8
-from .peers import PEERS, check_budget, check_peer, peer_fitness, run_peer
+from .peers import PEERS, check_budget, check_methods, check_peer, peer_fitness, run_peer
 from .prompts import PartiPrompt
 from .ssim import ssim
 
@@ -150,9 +150,7 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
             own: :meth:`diffevo.latent.digits.world.World.genome_options`).
     """
     budget, popsize = check_budget(budget, popsize)
-    methods = [check_peer(m).name for m in methods]
-    if not methods:
-        raise ValueError("methods: give at least one optimiser")
+    methods = check_methods(methods, budget, popsize)
     seeds = [check_positive_int(s, "seed", 0) for s in seeds]
     if not seeds:
         raise ValueError("seeds: give at least one seed")

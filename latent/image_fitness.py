@@ -29,6 +29,7 @@ from .genome import (
     Genome,
     NoiseGenome,
     PromptGenome,
+    check_widths,
 )
 
 GENOMES = ("prompt", "noise")
@@ -110,6 +111,9 @@ class ImageFitness:
         if isinstance(noise, NoiseGenome) and noise.shape != creator.latent_shape:
             raise ValueError(f"the noise genome's latents {noise.shape} differ from the creator's "
                              f"{creator.latent_shape}")
+        prompt_part = genome.prompt if isinstance(genome, JointGenome) else genome
+        if isinstance(prompt_part, PromptGenome) and creator.embedding_dims is not None:
+            check_widths(prompt_part.text_dim, prompt_part.pooled_dim, *creator.embedding_dims)
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
         self.creator, self.genome, self.prompt = creator, genome, prompt
@@ -124,7 +128,8 @@ class ImageFitness:
         """Build the genome around ``prompt``'s own encoding (``genome='prompt'``) or the creator's latents."""
         if genome == "prompt":
             prompt_embeds, pooled = creator.encode(prompt)
-            g: Genome = PromptGenome(prompt_embeds, pooled, **genome_options)
+            text_dim, pooled_dim = creator.embedding_dims or (None, None)
+            g: Genome = PromptGenome(prompt_embeds, pooled, text_dim=text_dim, pooled_dim=pooled_dim, **genome_options)
         elif genome == "noise":
             if genome_options:
                 raise ValueError(f"options {sorted(genome_options)} apply to the prompt genome only")

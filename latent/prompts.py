@@ -47,12 +47,21 @@ def load_parti(path: str | Path | None = None) -> list[PartiPrompt]:
     if not path.is_file():
         raise FileNotFoundError(f"prompts: no such file {path}")
     with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        missing = {"Prompt", "Category"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"prompts: {path} lacks the column(s) {sorted(missing)} of a Parti Prompts TSV")
-        return [PartiPrompt(r["Prompt"].strip(), r["Category"].strip(), (r.get("Challenge") or "").strip())
-                for r in reader if r["Prompt"] and r["Prompt"].strip()]
+        try:
+            reader = csv.DictReader(fh, delimiter="\t")
+            missing = {"Prompt", "Category"} - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(f"prompts: {path} lacks the column(s) {sorted(missing)} of a Parti Prompts TSV")
+            return [PartiPrompt(r["Prompt"].strip(), r["Category"].strip(), (r.get("Challenge") or "").strip())
+                    for r in reader if r["Prompt"] and r["Prompt"].strip()]
+        except UnicodeDecodeError as error:
+            raise ValueError(_not_utf8(path, error)) from None
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
+    """The one-line refusal of a prompt file that is not UTF-8 text."""
+    return (f"--prompts: {path} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "save it as UTF-8")
 
 
 def eigo_prompts(per_category: int = EIGO_PER_CATEGORY, seed: int = EIGO_SEED,
@@ -112,7 +121,10 @@ def read_prompt_list(spec: str) -> list[PartiPrompt]:
         raise FileNotFoundError(f"--prompts: not 'digits', 'digits-dev', 'eigo', 'parti' or an existing file: {spec}")
     if path.suffix.lower() == ".tsv":
         return load_parti(path)
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError as error:
+        raise ValueError(_not_utf8(path, error)) from None
     prompts = [PartiPrompt(ln, "custom", "") for ln in lines if ln and not ln.startswith("#")]
     if not prompts:
         raise ValueError(f"--prompts: {path} holds no prompts (one per line)")

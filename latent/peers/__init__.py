@@ -53,14 +53,17 @@ class PeerSpec:
     genome: str
     population: bool
     description: str
+    min_popsize: int = 2
+    """The smallest population the method can run (sep-CMA-ES: 3, pycma's TPA step-size rule, used from
+    about 500 dimensions, needs a non-injected sample; the GA: 3, its tournament size)."""
 
 
 PEERS: dict[str, PeerSpec] = {s.name: s for s in (
     PeerSpec("diffevo", "prompt", True, "Diffusion Evolution, prompt embeddings"),
     PeerSpec("diffevo-noise", "noise", True, "Diffusion Evolution, initial noise"),
     PeerSpec("diffevo-joint", "joint", True, "Diffusion Evolution, prompt embeddings + noise"),
-    PeerSpec("sepcma", "prompt", True, "sep-CMA-ES (pycma, EIGO's settings)"),
-    PeerSpec("ga", "prompt", True, "GA of Evolutionary-Diffusion"),
+    PeerSpec("sepcma", "prompt", True, "sep-CMA-ES (pycma, EIGO's settings)", min_popsize=3),
+    PeerSpec("ga", "prompt", True, "GA of Evolutionary-Diffusion", min_popsize=3),
     PeerSpec("adam", "prompt", False, "Adam through pipeline and evaluators (EIGO's settings)"),
     PeerSpec("best-of-n", "prompt", True, "best of N random embedding offsets"),
     PeerSpec("evosearch", "noise", True, "EvoSearch-style initial-noise search"),
@@ -75,7 +78,8 @@ def make_genome(kind: str, creator: ImageCreator, prompt: str, **prompt_options:
     if kind == "noise":
         return NoiseGenome(*creator.latent_shape)
     prompt_embeds, pooled = creator.encode(prompt)
-    pg = PromptGenome(prompt_embeds, pooled, **prompt_options)
+    text_dim, pooled_dim = creator.embedding_dims or (None, None)
+    pg = PromptGenome(prompt_embeds, pooled, text_dim=text_dim, pooled_dim=pooled_dim, **prompt_options)
     return pg if kind == "prompt" else JointGenome(pg, NoiseGenome(*creator.latent_shape))
 
 
@@ -102,6 +106,22 @@ def check_budget(budget: Any, popsize: Any) -> tuple[int, int]:
     return budget, popsize
 
 
+def check_methods(methods: Any, budget: Any, popsize: Any) -> list[str]:
+    """The method names checked against ``budget`` and ``popsize`` before any work: every name known, the
+    budget a multiple of popsize (:func:`check_budget`), and popsize at least each method's ``min_popsize``.
+
+    Raises ValueError in one line naming the methods that cannot run these settings.
+    """
+    names = [check_peer(m).name for m in methods]
+    if not names:
+        raise ValueError("methods: give at least one optimiser")
+    budget, popsize = check_budget(budget, popsize)
+    short = [f"{m} needs popsize >= {PEERS[m].min_popsize}" for m in names if popsize < PEERS[m].min_popsize]
+    if short:
+        raise ValueError(f"popsize {popsize} is too small: {'; '.join(short)} (raise --popsize or drop the method)")
+    return names
+
+
 def run_peer(name: str, fitness: ImageFitness, budget: int, *, popsize: int, seed: int,
              progress: Progress | None = None, **options: Any) -> PeerRun:
     """Run peer ``name`` on ``fitness`` (built by :func:`peer_fitness`) for exactly ``budget`` images.
@@ -111,6 +131,7 @@ def run_peer(name: str, fitness: ImageFitness, budget: int, *, popsize: int, see
     """
     spec = check_peer(name)
     budget, popsize = check_budget(budget, popsize)
+    check_methods([name], budget, popsize)
     genome = fitness.genome
     kind = {PromptGenome: "prompt", NoiseGenome: "noise", JointGenome: "joint"}[type(genome)]
     if kind != spec.genome:
@@ -137,4 +158,4 @@ def run_peer(name: str, fitness: ImageFitness, budget: int, *, popsize: int, see
 
 
 __all__ = ["PEERS", "PEER_NAMES", "PeerSpec", "PeerRun", "run_peer", "peer_fitness", "make_genome",
-           "check_peer", "check_budget", "GENOME_KINDS"]
+           "check_peer", "check_budget", "check_methods", "GENOME_KINDS"]

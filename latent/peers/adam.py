@@ -8,10 +8,16 @@ encoding; the BOS row stays frozen and the clamps of the genome apply), each ste
 ``checkpointing`` trades compute for memory), scores it with the evaluator keeping gradients
 (``ImageEvaluator(..., grad=True)``, or a differentiable user callable), and takes an Adam step on
 ``loss = -fitness``. A budget of N images is N steps; every step's image counts and the best one is kept.
+
+fp16 pipelines (CUDA): the genome vector stays a float32 master copy, the generation runs under autocast and the
+loss is scaled dynamically (:mod:`.mixed_precision`, as the diffusers training scripts do), so small gradients do
+not underflow in the fp16 UNet and VAE; a step whose gradient overflowed is skipped (its image still counts) and
+``extra["skipped_steps"]`` counts them. In float32 nothing of this is active and results are unchanged.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -23,6 +29,7 @@ from ..diff_generate import DifferentiableGenerator
 from ..genome import PromptGenome
 from ..image_fitness import ImageFitness
 from ..image_run import solution_features
+from .mixed_precision import autocast_for, loss_scaler
 from .record import BestTracker, PeerRun, Progress
 
 EIGO_LR = 5e-3
@@ -66,23 +73,31 @@ def run_adam(fitness: ImageFitness, budget: int, *, lr: float = EIGO_LR,
     gen = DifferentiableGenerator(fitness.creator, checkpointing=checkpointing)
     x = genome.center.clone().to(torch.float32).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr, betas=(b1, b2))
+    device, dtype = fitness.creator.device, fitness.creator.dtype
+    scaler = loss_scaler(device, dtype)
+    skipped = 0
     best = BestTracker()
     losses: list[float] = []
     grad_norms: list[float] = []
     last: dict[str, Any] = {}
     for _ in range(budget):
         opt.zero_grad(set_to_none=True)
-        images = gen.generate(*genome.to_tensors(x[None]))
-        out = differentiable_scores(fitness, images)
+        with autocast_for(device, dtype):
+            images = gen.generate(*genome.to_tensors(x[None]))
+        out = differentiable_scores(fitness, images.float())
         loss = -out["fitness"].sum()
-        loss.backward()
-        assert x.grad is not None   # set by loss.backward(): x requires grad
-        grad_norms.append(float(x.grad.norm()))
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)        # x.grad in true units (a no-op in float32)
+        assert x.grad is not None   # set by the backward pass: x requires grad
+        grad_norm = float(x.grad.norm())
+        skipped += scaler.is_enabled() and not math.isfinite(grad_norm)
+        grad_norms.append(grad_norm)
         losses.append(float(loss.detach()))
         comps = {k: torch.as_tensor(v).detach().to("cpu") for k, v in out.items()}
         best.update(comps["fitness"].to(torch.float64), images.detach().cpu(), comps)
         last = {"x": x.detach()[None].clone(), "comps": comps}
-        opt.step()
+        scaler.step(opt)            # skipped when the scaled gradient overflowed
+        scaler.update()
         if progress is not None:
             progress(best.images, best.fitness)
     feats, space = solution_features(last["x"], last["comps"], genome.center, genome.scale)
@@ -91,5 +106,5 @@ def run_adam(fitness: ImageFitness, budget: int, *, lr: float = EIGO_LR,
                    best_components=best.components, images=best.images, diversity=0.0, diversity_space=space,
                    final_size=1, curve=best.curve,
                    extra={"loss": losses, "grad_norm": grad_norms, "lr": lr, "betas": [b1, b2],
-                          "checkpointing": checkpointing},
+                          "checkpointing": checkpointing, "skipped_steps": skipped},
                    seconds=time.perf_counter() - start)

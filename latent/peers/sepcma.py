@@ -58,6 +58,9 @@ class PycmaSepCMA(Baseline):
         super().__init__(dim, popsize, generations, domain, seed)
         import cma
 
+        if popsize < 3:   # pycma's TPA rule (>= ~500 dimensions) injects 2 samples and fails on a population of 2
+            raise ValueError(f"sepcma needs popsize >= 3, got {popsize}")
+
         self.sigma0 = check_real(sigma0, "sigma0", minimum=0, exclusive_minimum=True)
         opts = {"CMA_diagonal": True, "popsize": popsize, "randn": _PrivateRandn(self.seed), "seed": math.nan,
                 "verbose": -9, "verb_log": 0, "verb_disp": 0, "maxiter": math.inf, "tolx": 0, "tolfun": 0,
