@@ -131,19 +131,23 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     """Run ``diffevo optimize``: the catalogued task ``--task``, a summary, and a trajectory figure in 2-D."""
     from .plotting import plot_trajectories
 
+    if args.method != "niching" and args.budget is not None:
+        raise ValueError(f"--budget applies to --method niching only (a {args.method} run evaluates popsize x "
+                         "(steps + 1)); drop --budget or use --method niching")
     task = find_problem(args.task, args.dim)
     if args.output == "default":
         args.output = A.writable_file(f"{task.name}.png")
     start = time.perf_counter()
     diffevo_options = dict(fitness_map=args.fitness_map, temperature=args.temperature, noise=args.noise,
                            schedule=args.schedule, device=args.device, **latent_options(args))
-    if args.method == "niching" and args.checkpoint is None:
+    if args.method == "niching":
         from .niching import niching_search
 
         budget = args.budget or 2 * args.popsize * (args.steps + 1)
         result = niching_search(task.fitness, task.dim, bounds=task.bounds, budget=budget,
                                 popsize=args.popsize, steps=args.steps, seed=args.seed, trace=task.dim == 2,
-                                evaluator=backend_from_args(args), diffevo_options=diffevo_options)
+                                evaluator=backend_from_args(args), diffevo_options=diffevo_options,
+                                checkpoint=args.checkpoint)
     else:
         result = optimize(task.fitness, task.dim, evaluator=backend_from_args(args),
                           popsize=args.popsize, steps=args.steps, bounds=task.bounds, seed=args.seed,
@@ -159,8 +163,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
           + (f" (known optimum {task.optimum_value:g})" if task.optimum_value is not None else ""))
     print_solution_set(result.solutions, task)
     plotted = result.trace_population is not None and args.output is not None
-    population, run, note = reported_population(result, args.method == "niching" and args.checkpoint is None,
-                                                plotted)
+    population, run, note = reported_population(result, args.method == "niching", plotted)
     if task.optima is not None:
         found = int((optimum_shares(result.solutions.x, task.optima, args.radius) > 0).sum())
         shares = optimum_shares(population, task.optima, args.radius)
@@ -235,14 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("niching", "diffevo"), default="niching",
                    help="niching (default): DiffEvo runs with taboo restarts, samples near the best solutions "
                         "and a local CMA-ES per basin, returning the solution set; "
-                        "diffevo: one plain DiffEvo run (also with --checkpoint)")
+                        "diffevo: one plain DiffEvo run")
     p.add_argument("--budget", type=A.positive_int, default=None,
                    help="niching: evaluations in all (default 2 x popsize x (steps + 1))")
     p.add_argument("--radius", type=A.positive_float, default=0.1, help="distance that counts as reaching an optimum")
     p.add_argument("--output", type=_figure_path, default="default",
                    help="trajectory PNG path (default <task>.png; 'none' to skip)")
     p.add_argument("--checkpoint", type=A.writable_file, default=None,
-                   help="checkpoint file: written every generation, resumed if present")
+                   help="checkpoint file, resumed if present (same settings required): written after every "
+                        "restart of the niching search, every generation of a plain run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_backend_arguments(p)
     p.set_defaults(func=cmd_optimize)

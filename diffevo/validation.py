@@ -159,12 +159,13 @@ def check_writable(path: Any, name: str) -> Path:
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
-def as_fitness(fitness: Any, popsize: int, nonfinite: str) -> tuple[torch.Tensor, torch.Tensor]:
+def as_fitness(fitness: Any, popsize: int, nonfinite: str, warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate fitness for one generation: returns (values (popsize,) float64 on CPU, finite mask).
 
     Accepts a torch tensor, numpy array or sequence of real numbers with one value per member.
     Non-finite values raise (``nonfinite='raise'``) or are kept and flagged, with a warning
     (``nonfinite='worst'``): the optimizer then gives them zero weight and never picks them as best.
+    warn=False leaves the warning to the caller (the niching search counts them and warns once).
     """
     if isinstance(fitness, torch.Tensor):
         t = fitness.detach()
@@ -193,9 +194,10 @@ def as_fitness(fitness: Any, popsize: int, nonfinite: str) -> tuple[torch.Tensor
             idx = torch.nonzero(~finite).flatten()[:5].tolist()
             raise ValueError(f"fitness has {bad} NaN/inf value(s) (first at indices {idx}); fix the fitness "
                              "function or pass nonfinite='worst' to give them zero weight")
-        warnings.warn(f"{bad} of {popsize} fitness values are NaN/inf; they get zero weight and count as the "
-                      "worst (nonfinite='worst'). Pass nonfinite='raise' to stop instead.",
-                      NonFiniteFitnessWarning, stacklevel=3)
+        if warn:
+            warnings.warn(f"{bad} of {popsize} fitness values are NaN/inf; they get zero weight and count as the "
+                          "worst (nonfinite='worst'). Pass nonfinite='raise' to stop instead.",
+                          NonFiniteFitnessWarning, stacklevel=3)
     return t, finite
 
 

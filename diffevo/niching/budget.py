@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..validation import as_fitness, check_nonfinite_policy
+
 
 class BudgetExhausted(Exception):
     """Raised when an evaluation would exceed the budget; the search stops and returns what it has."""
@@ -18,14 +20,20 @@ class CountingFitness:
 
     evaluate_population: x (n, dim) tensor -> (n,) fitness in the user's orientation;
     maximize: False negates fitness into scores; budget: total evaluations allowed.
-    NaN/inf scores become -inf (never preferred, never archived).
+    Each batch of fitness values is checked as ``optimize`` checks a generation's
+    (:func:`diffevo.validation.as_fitness`: one real number per point, else a one-line error). NaN/inf
+    values become the score -inf (never preferred, never archived) and are counted in ``nonfinite``
+    (``nonfinite='worst'``; the search warns once, at its end), or raise (``nonfinite='raise'``).
     """
 
-    def __init__(self, evaluate_population: Callable[[torch.Tensor], Any], budget: int, maximize: bool = True) -> None:
+    def __init__(self, evaluate_population: Callable[[torch.Tensor], Any], budget: int, maximize: bool = True,
+                 nonfinite: str = "worst") -> None:
         self.evaluate_population = evaluate_population
         self.budget = int(budget)
         self.maximize = maximize
+        self.policy = check_nonfinite_policy(nonfinite)
         self.used = 0
+        self.nonfinite = 0
 
     @property
     def remaining(self) -> int:
@@ -39,8 +47,10 @@ class CountingFitness:
             return np.zeros(0)
         if n > self.remaining:
             raise BudgetExhausted(f"{n} evaluations asked, {self.remaining} left")
-        f = torch.as_tensor(self.evaluate_population(x)).detach().double().cpu().numpy().reshape(n)
+        values, finite = as_fitness(self.evaluate_population(x), n, self.policy, warn=False)
+        f = values.numpy()
         self.used += n
+        self.nonfinite += n - int(finite.sum())
         s = f if self.maximize else -f
         return np.where(np.isfinite(s), s, -np.inf)
 

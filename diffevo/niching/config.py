@@ -25,7 +25,8 @@ class NichingConfig:
         generations within the budget; 10 found fewer optima in ``benchmarks/niching_ablation.py``).
     taboo / local / restarts / clustering: switch parts 6 / 4 / 1 (a single global run) / 3 (every final
         member a seed) off. stop_in_taboo: also stop (and discard) a local search whose mean enters a taboo ball.
-    niche_rule: 'hill-valley' or 'radius' (with ``radius``, default 2 % of the box diagonal).
+    niche_rule: 'hill-valley' or 'radius' (with ``radius``, default 2 % of the box diagonal; a radius with the
+        hill-valley rule is refused, as that rule would ignore it).
     growth, max_popsize: the restart schedule. grow_always: double the population every restart (default: only
         after a restart without a new near-best solution).
     local_evals: cap per local search (None: 1000 * dim). local_step: a local search's first step size as a
@@ -84,6 +85,9 @@ class NichingConfig:
             check_bool(getattr(self, name), name)
         if self.niche_rule not in NICHE_RULES:
             raise ValueError(f"niche_rule must be 'hill-valley' or 'radius', got {self.niche_rule!r}")
+        if self.radius is not None and self.niche_rule != "radius":
+            raise ValueError(f"radius={self.radius!r} is used only by niche_rule='radius' (the hill-valley rule "
+                             "has no radius); pass niche_rule='radius' with it, or drop radius")
         checked: dict[str, Any] = {
             "steps": check_positive_int(self.steps, "steps"),
             "growth": check_real(self.growth, "growth", minimum=1.0),
@@ -103,6 +107,8 @@ class NichingConfig:
             checked["uniform_starts"] = check_positive_int(self.uniform_starts, "uniform_starts", 0)
         if self.lattice_neighbours is not None:
             checked["lattice_neighbours"] = check_positive_int(self.lattice_neighbours, "lattice_neighbours", 0)
+        if self.radius is not None:
+            checked["radius"] = check_real(self.radius, "radius", minimum=0.0, exclusive_minimum=True)
         if self.race is not None:
             checked["race"] = check_real(self.race, "race", minimum=0.0)
         if self.local_evals is not None:

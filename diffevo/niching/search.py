@@ -50,6 +50,8 @@ Every fitness evaluation (global runs, extra samples, hill-valley tests, local s
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -63,7 +65,15 @@ from ..loop import Step, run_loop
 from ..optimizer import DiffEvo
 from ..result import Result
 from ..solution_set import HillValleyRule, NicheRule, RadiusRule, SolutionSet, default_radius
-from ..validation import check_bool, check_direction, check_positive_int, check_seed
+from ..validation import (
+    NonFiniteFitnessWarning,
+    check_bool,
+    check_direction,
+    check_nonfinite_policy,
+    check_positive_int,
+    check_seed,
+    check_writable,
+)
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
 from .config import NichingConfig
@@ -71,6 +81,7 @@ from .lattice import lattice_points
 from .local import make_search, refine
 from .multistart import uniform_searches
 from .neighbourhood import neighbourhood_points, recombined_points
+from .resume import SearchState, read_search, restore_search, save_search, search_settings
 from .schedule import PopulationSchedule
 from .taboo import TabooRegions
 
@@ -94,7 +105,8 @@ records of one optimum, and the taboo balls of those records shrank to nothing).
 def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget: int | None = None,
                    popsize: int | None = None, seed: int = 0, maximize: bool | None = None,
                    minimize: bool | None = None, evaluator: Any = None, trace: bool = False,
-                   config: NichingConfig | None = None, **options: Any) -> Result:
+                   config: NichingConfig | None = None, checkpoint: str | os.PathLike[str] | None = None,
+                   **options: Any) -> Result:
     """Find many optima of ``fitness_fn`` within ``budget`` evaluations; returns a :class:`Result` whose
     ``solutions`` is the archive (one refined solution per basin found, best first).
 
@@ -106,6 +118,15 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     config: how the search runs, a :class:`~diffevo.niching.config.NichingConfig` (default: its defaults);
     ``options``: any of its fields by keyword (``steps=10``, ``race=None``, ``taboo=False`` ...), replacing
     the config's value (see :class:`~diffevo.niching.config.NichingConfig` for each one).
+    checkpoint: a file path: the search's state is written there after every restart and when it ends, and,
+    if the file exists when the call starts, the search resumes from it (:mod:`.resume`; the same settings
+    required, else a one-line refusal); the resumed search ends with exactly the result of an uninterrupted one.
+
+    Arguments are checked before anything is evaluated or written: a ``budget`` below the first DiffEvo run's
+    smallest population (``min(16, popsize)`` members x ``steps + 1`` generations, after the 1 % reserve) is
+    refused. Fitness values are checked as :func:`diffevo.optimize` checks them (one real number per point;
+    NaN/inf count as the worst, with one :class:`~diffevo.validation.NonFiniteFitnessWarning` at the end of the
+    search, or raise with ``diffevo_options={'nonfinite': 'raise'}``).
 
     Result.population/fitness are the last global run's final population; ``history`` has per-restart
     arrays ``popsize``, ``global_evaluations`` (DiffEvo runs and extra samples), ``local_evaluations`` (local
@@ -135,6 +156,10 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     patience, local_step, neighbourhood, recombination, polish = (cfg.patience, cfg.local_step, cfg.neighbourhood,
                                                                   cfg.recombination, cfg.polish)
     uniform_step, uniform_candidates = cfg.uniform_step, cfg.uniform_candidates
+    reserve = max(int(RESERVE * budget), 0)
+    _check_budget(budget, reserve, PopulationSchedule(popsize, steps, growth, max_popsize))
+    nonfinite = check_nonfinite_policy(cfg.diffevo_options.get("nonfinite", "worst"))
+    ckpt = None if checkpoint is None else check_writable(checkpoint, "checkpoint")
     uniform_starts = (min(128, max(8, budget // UNIFORM_START_EVALS)) if cfg.uniform_starts is None
                       else cfg.uniform_starts)
     lattice_neighbours = 2 * dim if cfg.lattice_neighbours is None else cfg.lattice_neighbours
@@ -145,11 +170,12 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     box = np.stack([lower, upper], 1)
     diagonal = float(np.linalg.norm(upper - lower))
     volume = float(np.prod(upper - lower))
+    settings = search_settings(dim, box, budget, popsize, seed, maximize_, trace, cfg)
+    saved = read_search(ckpt, settings) if ckpt is not None and ckpt.is_file() else None
 
     backend = as_backend(evaluator)
     evaluate_population = backend.open(fitness_fn, True)
-    scores = CountingFitness(evaluate_population, budget, maximize_)
-    reserve = max(int(RESERVE * budget), 0)
+    scores = CountingFitness(evaluate_population, budget, maximize_, nonfinite)
     scores.budget = budget - reserve
     if niche_rule == "hill-valley":
         rule: NicheRule = HillValleyRule(scores, identical=SAME_POINT * diagonal)
@@ -161,12 +187,13 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     history: dict[str, list[float]] = {k: [] for k in ("popsize", "global_evaluations", "local_evaluations",
                                                        "cluster_evaluations", "test_evaluations", "new_solutions",
                                                        "revisits")}
-    first_trace = last_x = last_s = None
-    generations = 0
-    shares = [neighbourhood, recombination]       # current sizes of the ball and child samples (x popsize)
-    tried: set[bytes] = set()                     # lattice points evaluated so far (rounded)
+    # shares: current sizes of the ball and child samples (x popsize); tried: lattice points evaluated (rounded)
+    state = SearchState(archive, regions, schedule, history, [neighbourhood, recombination])
+    shares, tried = state.shares, state.tried
+    if saved is not None:
+        restore_search(saved, state, scores, rule)
     try:
-        for r in range(10 ** 6):
+        for r in range(state.restart, 0 if state.finished else 10 ** 6):
             if r > 0 and not restarts:
                 break
             n = schedule.fit(scores.remaining, first=r == 0)
@@ -175,11 +202,11 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             used0, tests0 = scores.used, _rule_evaluations(rule)
             x, s, tr = _global_run(scores, n, steps, box, seed * 7919 + r, regions if taboo else None,
                                    trace and r == 0, options, first_samples)
-            generations += steps + 1
+            state.generations += steps + 1
             g_evals = scores.used - used0
             if tr is not None:
-                first_trace = tr
-            last_x, last_s = x, s
+                state.first_trace = tr
+            state.last_x, state.last_s = x, s
             origin = np.zeros(len(x), dtype=np.int64)             # 0: DiffEvo run, 1: ball, 2: child
             if (shares[0] or shares[1]) and len(archive):
                 n_ball, n_child = int(round(shares[0] * n)), int(round(shares[1] * n))
@@ -239,11 +266,38 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                          ("new_solutions", len(archive) - before), ("revisits", revisits)):
                 history[k].append(float(v))
             schedule.next(found_new or grow_always)
+            state.restart = r + 1
+            if ckpt is not None:
+                save_search(ckpt, settings, state, scores, rule)
     except BudgetExhausted:
         pass
     finally:
         evaluate_population.close()
-    return _result(archive, maximize_, scores, last_x, last_s, first_trace, generations, history, dim)
+    if ckpt is not None and not state.finished:
+        state.finished = True
+        save_search(ckpt, settings, state, scores, rule)
+    _warn_nonfinite(scores)
+    return _result(archive, maximize_, scores, state.last_x, state.last_s, state.first_trace, state.generations,
+                   history, dim)
+
+
+def _check_budget(budget: int, reserve: int, schedule: PopulationSchedule) -> None:
+    """Refuse a budget too small for the first DiffEvo run (its smallest population, ``steps + 1`` generations)."""
+    if schedule.fit(budget - reserve, first=True) == 0:
+        least = min(schedule.min_popsize, schedule.popsize)
+        need = next(b for b in range(max(budget + 1, least * (schedule.steps + 1)), 10 ** 12)
+                    if schedule.fit(b - max(int(RESERVE * b), 0), first=True))
+        raise ValueError(f"budget {budget} is below one DiffEvo run of the niching search ({least} members x "
+                         f"{schedule.steps + 1} generations, plus the 1 % reserve); give a budget of at least {need}")
+
+
+def _warn_nonfinite(scores: CountingFitness) -> None:
+    """One warning for the NaN/inf fitness values of the whole search (as ``optimize`` warns per generation)."""
+    if scores.nonfinite:
+        every = " (every one: the search found nothing)" if scores.nonfinite == scores.used else ""
+        warnings.warn(f"{scores.nonfinite} of {scores.used} fitness values are NaN/inf{every}; they get zero weight "
+                      "and count as the worst (nonfinite='worst'). Pass diffevo_options={'nonfinite': 'raise'} to "
+                      "stop instead.", NonFiniteFitnessWarning, stacklevel=3)
 
 
 def _refine_best_first(seeds: Iterator[Seed], scores: CountingFitness, archive: SolutionSet,
@@ -466,7 +520,7 @@ def _result(archive: SolutionSet, maximize: bool, scores: CountingFitness, last_
     pop_f = scores.fitness_of(last_s)
     if len(solutions):
         best_x, best_f = solutions.x[0], float(solutions.fitness[0])
-    elif len(last_s):
+    elif np.isfinite(last_s).any():
         i = int(np.argmax(last_s))
         best_x, best_f = torch.from_numpy(last_x[i]), float(pop_f[i])
     else:
