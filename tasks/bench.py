@@ -9,6 +9,7 @@ COCO's observer, so its output folder is post-processable by ``cocopp``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 from diffevo.evaluation import as_backend
 from diffevo.loop import run_loop
 from diffevo.results_io import write_results
+from diffevo.run_log import RunLog
 from diffevo.validation import check_positive_int
 
 from .base import Task
@@ -157,19 +159,58 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
     names = list(tasks) if tasks else list(spec.tasks)
     task_objs = [get_task(n) for n in names]
     out = Path(output or Path("benchmarks/results") / suite)
-    out.mkdir(parents=True, exist_ok=True)
-
-    records: list[dict[str, Any]] = []
-    finals: dict[tuple[str, str], torch.Tensor] = {}
     jobs = [(name, m, s, popsize, generations, spec.method_options.get(m))
             for name in names for m in methods for s in range(seeds)]
-    with tqdm(total=len(jobs), desc=f"bench {suite}", unit="run", disable=not progress) as bar:
-        outcomes = as_backend(backend).map(run_job, jobs, on_result=lambda i, _: bar.update(1))
-    for record, final in outcomes:
-        records.append(record)
-        if final is not None:
-            finals[(record["task"], record["method"])] = final
+    with RunLog(out) as log:
+        entries = _run_logged(log, jobs, backend, f"bench {suite}", progress)
+        records = [entry["record"] for entry in entries]
+        finals = {(e["record"]["task"], e["record"]["method"]): tensor_from_json(e["final"])
+                  for e in entries if e.get("final") is not None}
+        _write_suite(out, spec, records, finals, task_objs, methods, seeds, popsize, generations, figure)
+    return records
 
+
+def _job_key(job: Sequence[Any]) -> list[Any]:
+    """What identifies a run in the log: [task, method, seed, popsize, generations]."""
+    return list(job[:5])
+
+
+def _run_logged(log: RunLog, jobs: Sequence[tuple[Any, ...]], backend: Any, desc: str,
+                progress: bool) -> list[dict[str, Any]]:
+    """Run the jobs not yet in ``log`` (appending each as it finishes): the log entries of all ``jobs``, in order.
+
+    An entry is ``{"job": [task, method, seed, popsize, generations], "record": {...}, "final": tensor as JSON
+    or null}``; the records and final populations come back from the log, so a resumed benchmark gives what an
+    uninterrupted one gives."""
+    done = {json.dumps(e["job"]) for e in log.records() if "job" in e}
+    todo = [job for job in jobs if json.dumps(_job_key(job)) not in done]
+    with tqdm(total=len(todo), desc=desc, unit="run", disable=not progress) as bar:
+        def finished(i: int, outcome: tuple[dict[str, Any], torch.Tensor | None]) -> None:
+            record, final = outcome
+            log.append({"job": _job_key(todo[i]), "record": record,
+                        "final": None if final is None else tensor_to_json(final)})
+            bar.update(1)
+        as_backend(backend).map(run_job, todo, on_result=finished)
+    entries = {json.dumps(e["job"]): e for e in log.records() if "job" in e}
+    return [entries[json.dumps(_job_key(job))] for job in jobs]
+
+
+def tensor_to_json(x: torch.Tensor) -> dict[str, Any]:
+    """A tensor as exact JSON: dtype, shape and the values (floats written by repr round-trip exactly)."""
+    return {"dtype": str(x.dtype).removeprefix("torch."), "shape": list(x.shape),
+            "values": x.detach().cpu().reshape(-1).tolist()}
+
+
+def tensor_from_json(data: dict[str, Any]) -> torch.Tensor:
+    """The inverse of :func:`tensor_to_json`."""
+    return torch.tensor(data["values"], dtype=getattr(torch, data["dtype"])).reshape(data["shape"])
+
+
+def _write_suite(out: Path, spec: Suite, records: list[dict[str, Any]], finals: dict[tuple[str, str], torch.Tensor],
+                 task_objs: Sequence[Task], methods: Sequence[str], seeds: int, popsize: int, generations: int,
+                 figure: bool) -> None:
+    """results.csv/json, versions.txt, table.md and (2-D tasks) final_populations.png of a suite's runs."""
+    suite = spec.name
     task_names = [t.name for t in task_objs]
     config = {"suite": suite, "methods": methods, "seeds": seeds, "tasks": task_names,
               "popsize": popsize, "generations": generations, "evaluations_per_run": popsize * generations,
@@ -185,4 +226,3 @@ def run_suite(suite: str, methods: str | Sequence[str], seeds: int = 10, *, outp
 
         fig = plot_final_populations(task_objs, methods, finals, out / "final_populations.png")
         plt.close(fig)
-    return records

@@ -15,13 +15,13 @@ paper's settings and in ``latent-r2`` (:data:`PAPER_LATENT`); and the
 package's peers at the same budget through :func:`diffevo.tasks.baselines.make_optimizer` with their default
 settings (``cmaes``, ``sepcmaes``, ``openes``, ``pgpe``), starting at 0 with unit spread.
 
-Every finished run is appended to ``runs.jsonl`` in the output folder, so an interrupted benchmark resumes
-where it stopped; results.csv/json, table.md and versions.txt are rewritten from all runs at the end.
+Every finished run is appended to ``runs.jsonl`` in the output folder (:class:`diffevo.run_log.RunLog`: fsynced
+lines, a torn last line cut off, one process per folder), so an interrupted benchmark resumes where it stopped;
+results.csv/json, table.md and versions.txt are rewritten from all runs at the end.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from diffevo.loop import Step, run_loop
 from diffevo.presets import NEUROEVOLUTION, PAPER_CONTROL
 from diffevo.results_io import write_results
+from diffevo.run_log import RunLog, read_records
 from diffevo.validation import check_positive_int
 
 from .baselines import make_optimizer
@@ -198,10 +199,8 @@ def job_priority(job: tuple[str, str, str, int]) -> tuple[int, int, int, int]:
 
 
 def load_runs(path: Path) -> list[dict[str, Any]]:
-    """The records of ``runs.jsonl`` (empty if missing)."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The records of ``runs.jsonl`` (empty if missing; a torn last line is ignored)."""
+    return read_records(path)
 
 
 def run_control_paper(methods: str | Sequence[str] | None = None, seeds: int = 4, *,
@@ -217,19 +216,16 @@ def run_control_paper(methods: str | Sequence[str] | None = None, seeds: int = 4
     seeds = check_positive_int(seeds, "seeds")
     cells = parse_cells(tasks)
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "runs.jsonl"
-    records = load_runs(log)
-    done = {(r["env"], r["policy"], r["method"], r["seed"]) for r in records}
-    jobs = sorted(((e, p, m, s) for e, p in cells for m in methods for s in range(seeds) if (e, p, m, s) not in done),
-                  key=job_priority)
-    write_control_results(records, methods, seeds, cells, out)
-    for env, policy, method, seed in tqdm(jobs, desc="bench control-paper", unit="run", disable=not progress):
-        record = run_control(env, policy, method, seed)
-        records.append(record)
-        with open(log, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        write_control_results(records, methods, seeds, cells, out)      # an interrupted run leaves a current table
+    with RunLog(out) as log:
+        records = log.records()
+        done = {(r["env"], r["policy"], r["method"], r["seed"]) for r in records}
+        jobs = sorted(((e, p, m, s) for e, p in cells for m in methods for s in range(seeds)
+                       if (e, p, m, s) not in done), key=job_priority)
+        write_control_results(records, methods, seeds, cells, out)
+        for env, policy, method, seed in tqdm(jobs, desc="bench control-paper", unit="run", disable=not progress):
+            log.append(run_control(env, policy, method, seed))
+            records = log.records()
+            write_control_results(records, methods, seeds, cells, out)  # an interrupted run leaves a current table
     return [r for r in records if (r["env"], r["policy"]) in cells and r["method"] in methods and r["seed"] < seeds]
 
 

@@ -9,7 +9,8 @@ share of runs that found all.
 
 One run is :func:`run_protocol_job` ``(task_name, method, seed, options)`` — a plain top-level function,
 so a worker pool can farm runs out. :func:`run_cec2013` appends each finished run as one JSON line to
-``runs.jsonl`` and skips the runs already there, so an interrupted benchmark resumes where it stopped.
+``runs.jsonl`` and skips the runs already there, so an interrupted benchmark resumes where it stopped
+(:class:`diffevo.run_log.RunLog`: fsynced lines, a torn last line cut off, one process per output folder).
 
 Methods: ``niching`` (:func:`diffevo.niching.niching_search`, the package's multi-solution engine),
 its ablations (``niching-no-taboo``, ``-no-local``, ``-no-restarts``, ``-no-clustering``, ``-no-first``,
@@ -24,7 +25,6 @@ generations, final population as its set).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from diffevo.loop import run_loop
+from diffevo.run_log import RunLog, read_records
 from diffevo.solution_set import RadiusRule, SolutionSet
 
 from .metrics import ACCURACIES, count_peaks, peak_ratio, success_rate
@@ -125,16 +126,8 @@ def run_protocol_job(task_name: str, method: str, seed: int, options: dict[str, 
 
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
-    """The records of ``runs.jsonl`` (a partly written last line is ignored)."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
+    """The records of ``runs.jsonl`` (a partly written last line is ignored; :func:`diffevo.run_log.read_records`)."""
+    return read_records(path)
 
 
 def protocol_jobs(functions: Sequence[str], methods: Sequence[str], runs: int, block: int = 10) -> list[tuple]:
@@ -165,18 +158,16 @@ def run_cec2013(methods: Sequence[str] = ("niching",), runs: int = RUNS, *, func
     if unknown:
         raise ValueError(f"unknown CEC 2013 function(s) {', '.join(unknown)}; available: cec2013-f01..cec2013-f20")
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "runs.jsonl"
-    done = {(r["task"], r["method"], r["seed"]) for r in read_runs(log)}
-    jobs = [(f, m, s, dict(options or {})) for f, m, s, _ in protocol_jobs(functions, methods, runs)
-            if (f, m, s) not in done]
-    with tqdm(total=len(jobs), desc="cec2013 protocol", unit="run", disable=not progress) as bar:
-        def finished(i: int, record: dict[str, Any]) -> None:
-            with open(log, "a") as fh:
-                fh.write(json.dumps(record) + "\n")
-            bar.update(1)
-        as_backend(backend).map(run_protocol_job, jobs, on_result=finished)
-    return summarize(out, methods, functions, options)
+    with RunLog(out) as log:
+        done = {(r["task"], r["method"], r["seed"]) for r in log.records()}
+        jobs = [(f, m, s, dict(options or {})) for f, m, s, _ in protocol_jobs(functions, methods, runs)
+                if (f, m, s) not in done]
+        with tqdm(total=len(jobs), desc="cec2013 protocol", unit="run", disable=not progress) as bar:
+            def finished(i: int, record: dict[str, Any]) -> None:
+                log.append(record)
+                bar.update(1)
+            as_backend(backend).map(run_protocol_job, jobs, on_result=finished)
+        return summarize(out, methods, functions, options)
 
 
 def aggregate(records: Sequence[dict[str, Any]], method: str, task: str) -> dict[str, Any] | None:

@@ -43,9 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="compare Diffusion Evolution with peer optimizers at equal budgets")
     p.add_argument("--suite", default="paper2d", choices=("paper2d", "multimodal", "cec2013", "bbob", "control-paper"),
                    help="paper2d, multimodal, cec2013, bbob or control-paper (default paper2d); cec2013 without "
-                        "--popsize/--generations follows the CEC 2013 protocol (MaxFEs, 50 runs, resumable); "
+                        "--popsize/--generations follows the CEC 2013 protocol (MaxFEs, 50 runs); "
                         "control-paper: "
-                        "the paper's neuroevolution table (--tasks env or env:small/env:large, 4 runs, resumable)")
+                        "the paper's neuroevolution table (--tasks env or env:small/env:large, 4 runs). Every suite "
+                        "appends each finished run to <output>/runs.jsonl and a rerun resumes; one process per "
+                        "output folder")
     p.add_argument("--methods", default=None,
                    help="comma-separated: diffevo, diffevo-rank, cmaes, sepcmaes, openes, pgpe, ga, mapelites, random "
                         f"(default {DEFAULT_BENCH_METHODS}); cec2013 protocol: niching (default), its ablations "
@@ -103,6 +105,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                  instances=args.instances or (1, 2, 3), budget=args.budget, output=out,
                  progress=not args.quiet)
         print((out / "table.md").read_text())
+        print(f"results: {out}/runs.jsonl (resumable), results.csv, results.json, table.md")
         print(f"COCO data: {out / 'exdata'}/<method>  (post-process: python -m cocopp {out / 'exdata'}/*)")
         return 0
     from .bench import run_suite
@@ -111,7 +114,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     run_suite(args.suite, args.methods, args.seeds, output=out, tasks=args.tasks, popsize=args.popsize,
               generations=args.generations, progress=not args.quiet, backend=backend_from_args(args))
     print((out / "table.md").read_text())
-    print(f"results: {out}/results.csv, results.json, table.md"
+    print(f"results: {out}/runs.jsonl (resumable), results.csv, results.json, table.md"
           + (", final_populations.png" if (out / "final_populations.png").exists() else ""))
     return 0
 

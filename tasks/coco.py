@@ -9,7 +9,7 @@ folder it writes can be post-processed with ``python -m cocopp <folder>``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,15 @@ def _inside(folder: Path) -> Iterator[None]:
 
 
 def observed_problems(output: str | os.PathLike, algorithm: str, functions: Sequence[int],
-                      dims: Sequence[int], instances: Sequence[int]) -> Iterator[Any]:
+                      dims: Sequence[int], instances: Sequence[int],
+                      skip: Callable[[int, int, int], bool] | None = None) -> Iterator[Any]:
     """Yield BBOB problems (``cocoex.Problem``) observed by a COCO logger for ``algorithm``.
 
-    The data lands in ``<output>/exdata/<algorithm>/`` (COCO format: .info, .dat, .tdat files),
-    ready for ``python -m cocopp <output>/exdata/<algorithm>``. Evaluate a problem on one point
-    (dim,) at a time; every call is logged. Each problem is freed before the next one is yielded.
+    The data lands in ``<output>/exdata/<algorithm>/`` (COCO format: .info, .dat, .tdat files; cocoex numbers a
+    later session's folder ``<algorithm>-0001``, ...), ready for ``python -m cocopp <output>/exdata/<algorithm>``.
+    Evaluate a problem on one point (dim,) at a time; every call is logged. Each problem is freed before the
+    next one is yielded. ``skip(function, dim, instance)`` true: the problem is neither observed nor yielded
+    (no observer, no folder, when every problem is skipped).
     """
     for f in functions:
         for d in dims:
@@ -90,8 +93,13 @@ def observed_problems(output: str | os.PathLike, algorithm: str, functions: Sequ
         suite = cocoex.Suite("bbob", f"instances: {','.join(map(str, instances))}",
                              f"dimensions: {','.join(map(str, dims))} "
                              f"function_indices: {','.join(map(str, functions))}")
-        observer = cocoex.Observer("bbob", f"result_folder: {algorithm} algorithm_name: {algorithm}")
+        observer = None
         for problem in suite:
+            if skip is not None and skip(problem.id_function, problem.dimension, problem.id_instance):
+                problem.free()
+                continue
+            if observer is None:
+                observer = cocoex.Observer("bbob", f"result_folder: {algorithm} algorithm_name: {algorithm}")
             problem.observe_with(observer)
             try:
                 yield problem
