@@ -12,6 +12,7 @@ entry-point groups in the installed metadata, so the core imports no package abo
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ import torch
 
 from . import cli_args as A
 from .evaluation.cli_options import add_backend_arguments, backend_from_args
+from .evaluation.faults import EvaluationError
 from .fitness_maps import MAP_NAMES
 from .run import optimize
 from .schedules import SCHEDULES
@@ -154,6 +156,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                           trace=task.dim == 2,
                           progress=not args.quiet, checkpoint=args.checkpoint, **diffevo_options)
     elapsed = time.perf_counter() - start
+    if not math.isfinite(result.best_fitness):     # no best point to report: say the run failed (exit status 1)
+        raise EvaluationError(f"no member of the run got a finite fitness in {result.evaluations} evaluations "
+                              f"(every evaluation failed or returned NaN/inf): nothing to report")
     best_obj = float(task.objective(result.best_x[None].double())[0])
     print(f"task {task.name} (dim {task.dim}, {'maximise' if task.maximize else 'minimise'} the objective)")
     print(f"  generations {result.generations}, evaluations {result.evaluations}, time {elapsed:.2f} s")
@@ -256,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status: 0, or 2 on bad input."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status: 0, 2 on bad input, or 1 when the
+    evaluations failed (:class:`~diffevo.evaluation.EvaluationError`: one line, for every subcommand)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -267,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2
+    except EvaluationError as exc:     # its first line says what failed (a build error adds the worker's traceback)
+        print(f"diffevo: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 1
     except BrokenPipeError:      # the reader went away (diffevo tasks | head): stop quietly
         A.quiet_broken_pipe()
         return 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from diffevo import cli_args as A
 from diffevo.evaluation import Backend
-from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args
+from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args, check_ray_address
 
 from .cli_bench import add_image_bench_parser
 from .cli_models import (
@@ -113,6 +113,7 @@ def cmd_image(args: argparse.Namespace) -> int:
                          seed=args.seed, device=args.device, clip_model=args.clip_model,
                          clip_pretrained=args.clip_pretrained, aesthetic_head=args.aesthetic_head, genome=args.genome,
                          **args.genome_options)
+    backend = backend_for_images(args)      # before the models load: a --ray-address nothing answers at fails now
     start = time.perf_counter()
     try:
         fitness = recipe.build()
@@ -120,7 +121,7 @@ def cmd_image(args: argparse.Namespace) -> int:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2
     loaded = time.perf_counter()
-    fitness = distribute(fitness, recipe, backend_for_images(args))   # --workers / --ray-address: pipelines on workers
+    fitness = distribute(fitness, recipe, backend)   # --workers / --ray-address: pipelines on workers
     try:
         run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
                                   latent_dim=None if args.latent_dim == "full" else args.latent_dim,
@@ -152,7 +153,8 @@ def cmd_image(args: argparse.Namespace) -> int:
 
 def backend_for_images(args: argparse.Namespace) -> Backend | None:
     """The backend of ``diffevo image``'s --workers / --ray-address (None: in this process). On Ray, each
-    actor reserves one GPU when CUDA is available (one pipeline per GPU)."""
+    actor reserves one GPU when CUDA is available (one pipeline per GPU). A --ray-address is checked at once."""
+    check_ray_address(args)
     if args.ray_address is not None:
         import torch
 

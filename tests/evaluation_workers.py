@@ -99,3 +99,8 @@ def run_with_checkpoint(checkpoint: str, seconds: float, pid_dir: str | None = N
 
     optimize(SlowSphere(seconds, pid_dir), 3, popsize=24, steps=8, seed=3, checkpoint=checkpoint,
              evaluator=ProcessPool(2, start_method="fork"))
+
+
+def always_fails(x: torch.Tensor) -> torch.Tensor:
+    """A broken fitness: raises on every input."""
+    raise ValueError("broken fitness")

@@ -84,11 +84,14 @@ class ParallelEvaluator(Evaluator):
         pieces: dict[int, Any] = {}   # first row -> chunk result
         reasons: dict[int, str] = {}
         split: list[int] = []
+        # a failed chunk is split into its members only when another chunk succeeded (or it is the only chunk):
+        # when every chunk failed, the fitness fails on every input, and splitting would only multiply the retries
+        isolate = len(failed) < len(bounds) or len(bounds) == 1
         for k, ((a, b), value) in enumerate(zip(bounds, values, strict=True)):
             if k not in failed:
                 pieces[a] = value
-            elif b - a == 1:
-                reasons[a] = failed[k]
+            elif b - a == 1 or not isolate:
+                reasons.update(dict.fromkeys(range(a, b), failed[k]))
             else:
                 split += range(a, b)
         if split:   # find the members that keep failing: each alone, with its own retries
@@ -102,6 +105,9 @@ class ParallelEvaluator(Evaluator):
         if reasons:
             self.failures += len(reasons)
             text = describe_failures(reasons)
+            if len(reasons) == n:   # nothing to select from: NaN for all would pass for a result (any policy)
+                raise EvaluationError(f"all {n} evaluations failed after {self.policy.retries} retries, so the run "
+                                      f"cannot go on (on_failure='worst' covers only some members failing): {text}")
             if self.policy.on_failure == "raise":
                 raise EvaluationError(f"{len(reasons)} of {n} evaluations failed after {self.policy.retries} "
                                       f"retries: {text}")

@@ -3,9 +3,15 @@
 A *failure* is a worker process that dies, a call that exceeds ``timeout`` seconds (its worker is killed and
 replaced), or an exception raised by the fitness. The failed chunk is re-run on the next free worker, at most
 ``retries`` more times. A chunk of several members that still fails is split into single members, each
-with its own retries, so only the members that keep failing are affected. Those get the ``on_failure``
+with its own retries, so only the members that keep failing are affected -- but only when another chunk of
+the same population succeeded (or the population is one chunk). Those members get the ``on_failure``
 policy: ``'worst'`` gives them NaN fitness (the optimizer's non-finite policy then treats them as the
 worst, with a warning) and ``'raise'`` stops the run with an :class:`EvaluationError` naming them.
+
+A broken fitness fails fast: when every chunk of a population (of two or more chunks) fails, nothing is split,
+so each chunk is tried at most ``retries + 1`` times -- with one chunk per worker, about
+``(retries + 1) x (timeout + a worker's restart)`` seconds -- and when every member of a population failed the
+call raises :class:`EvaluationError` under either policy (there is nothing left to select from).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ ON_FAILURE = ("worst", "raise")
 
 
 class EvaluationError(RuntimeError):
-    """An evaluation failed beyond its retries (``on_failure='raise'``), or a worker could not build the fitness."""
+    """An evaluation failed beyond its retries (``on_failure='raise'``, or every member of a population failed),
+    a worker could not build the fitness, or the backend could not start (e.g. no Ray cluster at the address)."""
 
 
 class EvaluationFailedWarning(RuntimeWarning):

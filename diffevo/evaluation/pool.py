@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import sys
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import wait as wait_any
@@ -17,22 +19,24 @@ from typing import Any
 from ..validation import check_choice, check_positive_int
 from .base import ParallelBackend, ParallelEvaluator
 from .faults import EvaluationError, FaultPolicy, short
-from .recipe import ChunkCall, build_fitness, check_picklable
+from .recipe import ChunkCall, build_fitness, check_picklable, main_module_fix, main_module_names
 from .scheduler import DIED, ERROR, OK, Event
 
 START_METHODS = ("spawn", "forkserver", "fork")
 
 
-def _worker_main(conn: Any, recipe: Any, call: Callable[[Any, Any], Any], threads: int | None) -> None:
-    """Worker process: build once, then answer (task, payload) messages until the pipe closes or the
-    process that started it dies (checked every second: a forked worker holds copies of the driver's pipe
-    ends, so a killed driver's pipe never reads as closed)."""
+def _worker_main(conn: Any, recipe_bytes: bytes, call: Callable[[Any, Any], Any], threads: int | None) -> None:
+    """Worker process: unpickle the recipe and build once, then answer (task, payload) messages until the pipe
+    closes or the process that started it dies (checked every second: a forked worker holds copies of the
+    driver's pipe ends, so a killed driver's pipe never reads as closed). The recipe comes pickled so that a
+    recipe this process cannot import is reported as a build error, not as a worker dying at its start."""
     parent = os.getppid()
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
     try:
+        recipe = pickle.loads(recipe_bytes)
         target = build_fitness(recipe) if isinstance(call, ChunkCall) else recipe
     except BaseException:
         conn.send(("build_error", None, traceback.format_exc()))
@@ -66,8 +70,8 @@ class PoolWorkers:
     """Worker processes behind the scheduler's :class:`~diffevo.evaluation.scheduler.Workers` interface."""
 
     def __init__(self, recipe: Any, call: Any, workers: int, threads: int | None, start_method: str,
-                 max_starts: int) -> None:
-        self.recipe, self.call, self.threads = recipe, call, threads
+                 max_starts: int, hint: str = "") -> None:
+        self.recipe, self.call, self.threads, self.hint = pickle.dumps(recipe), call, threads, hint
         self.ctx: Any = mp.get_context(start_method)   # typeshed's BaseContext lacks Process/Pipe of the concrete ones
         self.max_starts = max_starts
         self.failed_starts = [0] * workers
@@ -116,7 +120,8 @@ class PoolWorkers:
                     if kind == "ready":
                         s.ready, self.failed_starts[i] = True, 0
                     elif kind == "build_error":
-                        raise EvaluationError(f"a worker could not build the fitness: {short(value)}\n"
+                        hint = f"; {self.hint}" if self.hint and "__main__" in short(value) else ""
+                        raise EvaluationError(f"a worker could not build the fitness: {short(value)}{hint}\n"
                                               f"worker traceback:\n{value.strip()}")
                     elif task == s.task:
                         s.task = None
@@ -131,8 +136,10 @@ class PoolWorkers:
                 elif not s.ready:
                     self.failed_starts[i] += 1
                     if self.failed_starts[i] >= self.max_starts:
+                        hint = (f"; {self.hint} (a script that starts workers must run under "
+                                f"`if __name__ == '__main__':`)" if self.hint else "")
                         raise EvaluationError(f"a worker died {self.failed_starts[i]} times while building the "
-                                              f"fitness (last exit code {code})")
+                                              f"fitness (last exit code {code}){hint}")
                 s.conn.close()
                 self.slots[i] = self._start()
         return events
@@ -166,7 +173,8 @@ class ProcessPool(ParallelBackend):
     timeout, retries, on_failure: the :class:`~diffevo.evaluation.faults.FaultPolicy`.
     threads: torch threads per worker (None: cores // workers, at least 1).
     start_method: multiprocessing start method (default 'spawn': safe with torch and CUDA; the fitness
-    must be importable, i.e. defined in a module, not in ``__main__`` of an interactive session).
+    must be importable, i.e. defined in a module, not in ``__main__`` of a notebook or an interactive session:
+    such a fitness is refused with a TypeError that says so, before any worker starts).
     """
 
     def __init__(self, workers: int = 2, *, chunk_size: int | None = None, timeout: float | None = None,
@@ -181,7 +189,14 @@ class ProcessPool(ParallelBackend):
 
     def _workers(self, recipe: Any, call: Any) -> PoolWorkers:
         check_picklable(recipe, "the fitness")
-        return PoolWorkers(recipe, call, self.workers, self.threads, self.start_method, self.policy.retries + 1)
+        hint = ""
+        names = main_module_names(recipe) if self.start_method != "fork" else []
+        if names:
+            if not hasattr(sys.modules.get("__main__"), "__file__"):   # a notebook, `python -c`: not importable
+                raise TypeError(main_module_fix(names))
+            hint = main_module_fix(names)
+        return PoolWorkers(recipe, call, self.workers, self.threads, self.start_method, self.policy.retries + 1,
+                           hint)
 
     def _evaluator(self, workers: PoolWorkers) -> PoolEvaluator:
         return PoolEvaluator(workers, self.workers, self.policy, self.chunk_size)

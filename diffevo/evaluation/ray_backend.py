@@ -14,6 +14,7 @@ from typing import Any
 from ..validation import check_positive_int, check_real
 from .base import ParallelBackend, ParallelEvaluator
 from .faults import EvaluationError, FaultPolicy, short
+from .ray_reach import check_reachable
 from .recipe import ChunkCall, build_fitness, check_picklable
 from .scheduler import DIED, ERROR, OK, Event
 
@@ -154,7 +155,9 @@ class RayCluster(ParallelBackend):
     """Evaluate on ``workers`` Ray actors (stateful: the fitness is built once per actor).
 
     address: a cluster address for ``ray.init`` ('auto', 'ray://host:10001', 'host:6379'); None uses an
-        initialised Ray session or starts a local cluster (stopped again on close).
+        initialised Ray session or starts a local cluster (stopped again on close). A host:port that accepts
+        no TCP connection within :data:`~diffevo.evaluation.ray_reach.CONNECT_TIMEOUT` (10) seconds raises
+        :class:`EvaluationError` when the backend opens.
     num_cpus, num_gpus: resources per actor (num_gpus=1: one model per GPU; the actor sees its GPU as 'cuda').
     chunk_size, timeout, retries, on_failure: as for :class:`~diffevo.evaluation.pool.ProcessPool`.
     threads: torch threads per actor (None: Ray's default, one per reserved CPU).
@@ -181,6 +184,7 @@ class RayCluster(ParallelBackend):
             if self.address is None:
                 ray.init(include_dashboard=False)
             else:
+                check_reachable(self.address)     # ray.init waits forever on an address where nothing listens
                 ray.init(address=self.address)
             self._started = True
         return ray

@@ -11,9 +11,11 @@ without an import cycle.
 
 from __future__ import annotations
 
+import io
 import math
 import numbers
 import pickle
+import types
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -60,6 +62,32 @@ def check_picklable(obj: Any, name: str, dumps: Callable[[Any], bytes] = pickle.
     except Exception as exc:   # pickling raises many types (PicklingError, AttributeError, TypeError)
         raise TypeError(f"{name} must be picklable to run in worker processes (a module-level function, or a "
                         f"recipe object with build()); got {type(obj).__name__}: {exc}") from None
+
+
+def main_module_names(obj: Any) -> list[str]:
+    """Qualified names of the functions and classes defined in ``__main__`` that pickling ``obj`` refers to
+    (empty if none, or if ``obj`` cannot be pickled). Worker processes started with 'spawn' import them from
+    ``__main__``, which they can do only when it is a script file, never a notebook or ``python -c``."""
+    found: list[str] = []
+
+    class _Finder(pickle.Pickler):
+        def reducer_override(self, o: Any) -> Any:
+            if isinstance(o, (type, types.FunctionType)) and getattr(o, "__module__", None) == "__main__":
+                found.append(o.__qualname__)
+            return NotImplemented
+
+    try:
+        _Finder(io.BytesIO()).dump(obj)
+    except Exception:   # not picklable: check_picklable reports it
+        return []
+    return list(dict.fromkeys(found))
+
+
+def main_module_fix(names: list[str]) -> str:
+    """How to run a fitness that uses ``names`` from ``__main__`` on worker processes."""
+    return (f"the fitness uses {', '.join(names)} from __main__ (a notebook, an interactive session or a script), "
+            f"which worker processes started with 'spawn' cannot import; move it into a module (a .py file) and "
+            f"import it from there, or pass a recipe with build() defined in a module")
 
 
 def evaluate(fitness_fn: Callable[[torch.Tensor], Any], x: torch.Tensor, vectorized: bool = True) -> Any:

@@ -1,0 +1,192 @@
+"""Evaluation failures are reported, never passed off as results (issue 32, items 3, 4 and 6): an unreachable
+Ray address fails in one line before any work; a run in which every evaluation failed raises (API) or exits 1
+(CLI) instead of reporting a point never evaluated; an EvaluationError is one line on every subcommand; a broken
+fitness is not split and re-tried member by member; a fitness from ``__main__`` on the worker pool is refused
+with the reason and the fix."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from evaluation_workers import always_fails, sphere
+
+from diffevo import optimize
+from diffevo.cli import main
+from diffevo.evaluation import EvaluationError, EvaluationFailedWarning, FaultPolicy, ProcessPool, RayCluster
+from diffevo.evaluation.base import ParallelEvaluator
+from diffevo.evaluation.ray_reach import check_reachable, host_and_port
+from diffevo.evaluation.scheduler import ERROR, OK, Event
+
+CLOSED = "127.0.0.1:1"   # nothing listens on port 1: the connection is refused at once
+
+
+class FakeWorkers:
+    """Workers that answer at once: ERROR for payloads ``fails(rows)`` says, else the sphere; counts submissions."""
+
+    def __init__(self, n: int, fails) -> None:
+        self.n, self.fails = n, fails
+        self.running: dict[int, tuple[int, np.ndarray]] = {}
+        self.submitted = 0
+
+    def idle(self) -> list[int]:
+        return [i for i in range(self.n) if i not in self.running]
+
+    def submit(self, slot: int, task: int, payload: np.ndarray) -> None:
+        self.running[slot] = (task, payload)
+        self.submitted += 1
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        events = [Event(slot, task, ERROR, "Traceback ...\nValueError: broken") if self.fails(rows)
+                  else Event(slot, task, OK, -(rows ** 2).sum(1)) for slot, (task, rows) in self.running.items()]
+        self.running = {}
+        return events
+
+    def restart(self, slot: int) -> None:
+        self.running.pop(slot, None)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_broken_fitness_is_not_split_member_by_member_and_raises():
+    workers = FakeWorkers(2, fails=lambda rows: True)
+    evaluate = ParallelEvaluator(workers, 2, FaultPolicy(retries=2, on_failure="worst"), None)
+    with pytest.raises(EvaluationError, match="all 4 evaluations failed after 2 retries"):
+        evaluate(torch.zeros(4, 2, dtype=torch.float64))
+    assert workers.submitted == 2 * 3    # (retries + 1) per chunk; it was 18 with the member-by-member split
+
+
+def test_a_member_that_keeps_failing_is_still_isolated():
+    x = torch.randn(6, 2, dtype=torch.float64)
+    x[4, 0] = 100.0
+    for num_workers in (2, 1):            # two chunks, one of them fine; one chunk: split as before
+        workers = FakeWorkers(num_workers, fails=lambda rows: bool((rows[:, 0] > 50).any()))
+        evaluate = ParallelEvaluator(workers, num_workers, FaultPolicy(retries=1, on_failure="worst"), None)
+        with pytest.warns(EvaluationFailedWarning, match="1 of 6 evaluations failed .* member 4"):
+            values = evaluate(x)
+        keep = torch.arange(6) != 4
+        assert torch.isnan(values[4]) and torch.equal(values[keep], sphere(x)[keep])
+
+
+def test_optimize_raises_when_every_evaluation_failed():
+    backend = ProcessPool(2, retries=1, on_failure="worst", start_method="fork")
+    with pytest.raises(EvaluationError, match="all 4 evaluations failed .*ValueError: broken fitness"):
+        optimize(always_fails, 2, evaluator=backend, popsize=4, steps=2, seed=0)
+
+
+@pytest.mark.slow   # worker processes started with spawn (torch imported in each), killed and restarted: 10-40 s
+def test_cli_run_where_every_evaluation_times_out_fails_fast_in_one_line(monkeypatch, capsys):
+    from diffevo.evaluation.pool import PoolWorkers
+
+    restarts = []
+    real_restart = PoolWorkers.restart
+    monkeypatch.setattr(PoolWorkers, "restart", lambda self, slot: (restarts.append(slot), real_restart(self, slot)))
+    code = main(["optimize", "--popsize", "4", "--steps", "2", "--workers", "2", "--eval-timeout", "1e-6",
+                 "--output", "none", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "best objective" not in out
+    assert err.count("\n") == 1 and "all 4 evaluations failed" in err and "timed out after 1e-06 s" in err
+    assert len(restarts) == 2 * 3     # 2 chunks x (retries + 1); it was 18 restarts (62 s)
+
+
+def test_cli_run_with_no_finite_fitness_says_it_failed(monkeypatch, capsys):
+    import diffevo.cli as cli
+
+    real = cli.find_problem
+
+    def nan_task(name, dim):
+        task = real(name, dim)
+        return type(task)(**{**task.__dict__, "fitness": lambda x: torch.full((len(x),), float("nan"))})
+
+    monkeypatch.setattr(cli, "find_problem", nan_task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["optimize", "--method", "diffevo", "--popsize", "8", "--steps", "2", "--output", "none",
+                     "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "best objective" not in out
+    assert err.count("\n") == 1 and "no member of the run got a finite fitness" in err
+
+
+SUBCOMMANDS = [
+    ("diffevo.cli", "cmd_optimize", ["optimize"]),
+    ("diffevo.tasks.cli", "cmd_bench", ["bench"]),
+    ("diffevo.latent.cli", "cmd_image", ["image", "a prompt"]),
+    ("diffevo.latent.cli_bench", "cmd_image_bench", ["image-bench"]),
+]
+
+
+@pytest.mark.parametrize("module,command,argv", SUBCOMMANDS)
+def test_evaluation_error_is_one_line_on_every_subcommand(monkeypatch, capsys, module, command, argv):
+    def fail(args):
+        raise EvaluationError("a worker could not build the fitness: OSError: no weights\nworker traceback:\n...")
+
+    monkeypatch.setattr(sys.modules[module] if module in sys.modules else __import__(module, fromlist=["_"]),
+                        command, fail)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == "diffevo: error: a worker could not build the fitness: OSError: no weights\n"
+
+
+def test_ray_address_nothing_answers_at_fails_at_once():
+    start = time.monotonic()
+    with pytest.raises(EvaluationError, match="cannot reach a Ray cluster at '127.0.0.1:1'"):
+        check_reachable(CLOSED)
+    assert time.monotonic() - start < 5
+    assert host_and_port("ray://head:10001") == ("head", 10001) and host_and_port("[::1]:6379") == ("::1", 6379)
+    assert host_and_port("head") == ("head", 6379)
+    with pytest.raises(ValueError, match="port must be a number"):
+        host_and_port("head:http")
+
+
+def _no_ray_init(monkeypatch):
+    """ray.init must not be reached (it waits forever on an address where nothing listens)."""
+    ray = pytest.importorskip("ray")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+
+    def init(*args, **kwargs):
+        raise AssertionError("ray.init was called on an unreachable address (it would hang)")
+
+    monkeypatch.setattr(ray, "init", init)
+
+
+def test_ray_cluster_at_an_unreachable_address_raises_in_one_line(monkeypatch):
+    _no_ray_init(monkeypatch)
+    with pytest.raises(EvaluationError, match="cannot reach a Ray cluster at '127.0.0.1:1'"):
+        optimize(sphere, 2, evaluator=RayCluster(2, address=CLOSED), popsize=4, steps=2)
+
+
+def test_cli_wrong_ray_address_fails_in_one_line_before_any_work(monkeypatch, capsys):
+    _no_ray_init(monkeypatch)
+    from diffevo.latent.image_fitness import ImageRecipe
+
+    def build(self):
+        raise AssertionError("the image models were loaded before the Ray address was checked")
+
+    monkeypatch.setattr(ImageRecipe, "build", build)
+    for argv in (["optimize", "--output", "none", "--quiet"],
+                 ["image", "a handwritten seven", "--world", "digits", "--quiet"]):
+        assert main([*argv, "--workers", "2", "--ray-address", CLOSED]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot reach a Ray cluster at '127.0.0.1:1'" in err
+    assert main(["optimize", "--ray-address", "head:http"]) == 2
+    assert "port must be a number" in capsys.readouterr().err
+
+
+def test_fitness_from_an_interactive_main_is_refused_with_the_fix(monkeypatch):
+    notebook = types.ModuleType("__main__")        # a notebook's or `python -c`'s __main__: no __file__
+
+    def notebook_fitness(x):
+        return sphere(x)
+
+    notebook_fitness.__module__, notebook_fitness.__qualname__ = "__main__", "notebook_fitness"
+    notebook.notebook_fitness = notebook_fitness
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+    with pytest.raises(TypeError, match="uses notebook_fitness from __main__ .* move it into a module"):
+        optimize(notebook_fitness, 2, evaluator=ProcessPool(2), popsize=4, steps=2)
