@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trajectory PNG path (default <task>.png; 'none' to skip)")
     p.add_argument("--checkpoint", type=A.writable_file, default=None,
                    help="checkpoint file, resumed if present (same settings required): written after every "
-                        "restart of the niching search, every generation of a plain run")
+                        "generation (niching: of its DiffEvo runs, and after every restart)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_backend_arguments(p)
     p.set_defaults(func=cmd_optimize)

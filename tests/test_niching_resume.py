@@ -58,15 +58,14 @@ KILLED = textwrap.dedent("""
     from pathlib import Path
     from diffevo.niching import niching_search
 
-    path = Path(sys.argv[1])
-    calls = [0]
+    path, kill_at = Path(sys.argv[1]), int(sys.argv[2])
+    points = [0]
 
     def himmelblau(x):
-        # killed (SIGKILL, no cleanup) in the middle of a restart, some calls after the first checkpoint
-        if path.exists():
-            calls[0] += 1
-            if calls[0] == 40:
-                os.kill(os.getpid(), signal.SIGKILL)
+        # killed (SIGKILL, no cleanup) as the kill_at-th point is evaluated
+        points[0] += len(x)
+        if points[0] >= kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
         return (x[:, 0] ** 2 + x[:, 1] - 11) ** 2 + (x[:, 0] + x[:, 1] ** 2 - 7) ** 2
 
     niching_search(himmelblau, 2, bounds=(-5, 5), budget=4000, popsize=32, seed=0, minimize=True,
@@ -75,14 +74,19 @@ KILLED = textwrap.dedent("""
 """)
 
 
-def test_a_search_killed_with_sigkill_resumes_to_the_uninterrupted_result_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("kill_at, restart, used", [(100, 0, 96), (2000, 0, 128), (3500, 2, 3451)])
+def test_a_search_killed_with_sigkill_resumes_to_the_uninterrupted_result_bit_for_bit(tmp_path, kill_at, restart,
+                                                                                      used):
+    # killed in the first DiffEvo run (resumed after its third generation), in the first restart's local searches
+    # (resumed after its DiffEvo run's last generation) and in the third restart
     path = tmp_path / "search.pt"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-c", KILLED, str(path)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", KILLED, str(path), str(kill_at)], capture_output=True, text=True,
+                          env=env, timeout=300)
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     saved = load_state(path, expected_format=FORMAT)          # weights_only=True
-    assert not saved["finished"] and saved["restart"] >= 1 and 0 < saved["used"] < SEARCH["budget"]
+    assert not saved["finished"] and saved["inflight"] is not None
+    assert (saved["restart"], saved["used"]) == (restart, used)
     fitness = Counted()
     resumed = niching_search(fitness, 2, checkpoint=path, **SEARCH)
     whole = niching_search(himmelblau, 2, **SEARCH)
@@ -92,7 +96,7 @@ def test_a_search_killed_with_sigkill_resumes_to_the_uninterrupted_result_bit_fo
     assert whole.trace_population is not None
 
 
-def test_every_restart_checkpoint_resumes_exactly_and_a_finished_one_evaluates_nothing(tmp_path, monkeypatch):
+def test_every_checkpoint_resumes_exactly_and_a_finished_one_evaluates_nothing(tmp_path, monkeypatch):
     from diffevo.niching import search as search_module
 
     whole = niching_search(himmelblau, 2, **SEARCH)
@@ -107,7 +111,8 @@ def test_every_restart_checkpoint_resumes_exactly_and_a_finished_one_evaluates_n
     path = tmp_path / "c.pt"
     assert_same(niching_search(himmelblau, 2, checkpoint=path, **SEARCH), whole)   # a checkpoint changes nothing
     monkeypatch.undo()
-    assert len(copies) == len(whole.history["popsize"]) + 1 and copies[-1]["finished"]
+    runs = len(whole.history["popsize"])
+    assert len(copies) == runs * (3 + 1) + runs + 1 and copies[-1]["finished"]     # generations, restarts, end
     for saved in copies:
         torch.save(saved, path)
         fitness = Counted()

@@ -5,8 +5,10 @@ the best, clustering, local searches, uniform starts, lattice completion). Every
 seeded from the search's seed and r, so the state that one restart hands to the next (:class:`SearchState`:
 the archive, the taboo balls, the population schedule, the history, the counters) is all a resumed search
 needs: restart r run from that state is the restart r of the uninterrupted search, evaluation for evaluation.
-The file is written (atomically) after every restart and once more when the search ends; a search killed
-within a restart runs that restart again from its start.
+The file is written (atomically) after every generation of each restart's DiffEvo run (with that run's state,
+:func:`run_state`), after every restart and once more when the search ends; a search killed in the rest of a
+restart (samples near the best, clustering, local searches) runs that part again from the end of its DiffEvo
+run.
 
 The file records the search's settings (:func:`search_settings`); resuming with different ones is refused in
 one line naming the first setting that differs. It holds only tensors, numbers, strings, lists and dicts and
@@ -41,7 +43,9 @@ class SearchState:
     restart: the next restart to run; finished: the search has ended (resuming returns its result at once);
     last_x, last_s: the last global run's final population (n, dim) and scores (n,) (None before the first);
     first_trace: the first run's populations (with ``trace``); shares: the current sizes of the ball and child
-    samples; tried: the lattice points evaluated so far (rounded, as bytes of equal length).
+    samples; tried: the lattice points evaluated so far (rounded, as bytes of equal length); inflight: the
+    state of restart ``restart``'s DiffEvo run when it is saved within that run (:func:`run_state`, with the
+    run's popsize ``n`` and the evaluations ``used0`` at the restart's start), else None.
     """
 
     archive: SolutionSet
@@ -56,6 +60,7 @@ class SearchState:
     last_x: np.ndarray | None = None
     last_s: np.ndarray | None = None
     first_trace: torch.Tensor | None = None
+    inflight: dict[str, Any] | None = None
 
 
 def search_settings(dim: int, box: np.ndarray, budget: int, popsize: int, seed: int, maximize: bool, trace: bool,
@@ -90,6 +95,7 @@ def save_search(path: str | os.PathLike[str], settings: dict[str, str], state: S
         "last_x": None if state.last_x is None else _tensor(state.last_x),
         "last_s": None if state.last_s is None else _tensor(state.last_s),
         "first_trace": state.first_trace,
+        "inflight": state.inflight,
     }, path)
 
 
@@ -127,8 +133,26 @@ def restore_search(saved: dict[str, Any], state: SearchState, scores: CountingFi
     state.last_x = None if saved["last_x"] is None else _array(saved["last_x"])
     state.last_s = None if saved["last_s"] is None else _array(saved["last_s"])
     state.first_trace = saved["first_trace"]
+    state.inflight = saved.get("inflight")
     scores.used, scores.nonfinite = int(saved["used"]), int(saved["nonfinite"])
     rule.evaluations = int(saved["rule_evaluations"])
+
+
+def run_state(optimizer: Any, frames: list[np.ndarray], seen_x: list[np.ndarray], seen_s: list[np.ndarray],
+              last: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The state of a niching search's DiffEvo run after a generation: the optimizer's state dict, the traced
+    populations, the kept first generation (points, scores) and the last generation's points and scores."""
+    return {"optimizer": optimizer.state_dict(), "frames": [_tensor(f) for f in frames],
+            "seen_x": [_tensor(a) for a in seen_x], "seen_s": [_tensor(a) for a in seen_s],
+            "last_x": _tensor(last["x"]), "last_s": _tensor(last["s"])}
+
+
+def restore_run(run: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray],
+                                               dict[str, np.ndarray]]:
+    """frames, seen_x, seen_s and last of a run saved by :func:`run_state` (for ``_global_run`` to continue)."""
+    last = {"x": _array(run["last_x"]), "s": _array(run["last_s"])}
+    return ([_array(f) for f in run["frames"]], [_array(a) for a in run["seen_x"]],
+            [_array(a) for a in run["seen_s"]], last)
 
 
 def _tensor(a: np.ndarray) -> torch.Tensor:

@@ -81,7 +81,15 @@ from .lattice import lattice_points
 from .local import make_search, refine
 from .multistart import uniform_searches
 from .neighbourhood import neighbourhood_points, recombined_points
-from .resume import SearchState, read_search, restore_search, save_search, search_settings
+from .resume import (
+    SearchState,
+    read_search,
+    restore_run,
+    restore_search,
+    run_state,
+    save_search,
+    search_settings,
+)
 from .schedule import PopulationSchedule
 from .taboo import TabooRegions
 
@@ -118,9 +126,10 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     config: how the search runs, a :class:`~diffevo.niching.config.NichingConfig` (default: its defaults);
     ``options``: any of its fields by keyword (``steps=10``, ``race=None``, ``taboo=False`` ...), replacing
     the config's value (see :class:`~diffevo.niching.config.NichingConfig` for each one).
-    checkpoint: a file path: the search's state is written there after every restart and when it ends, and,
-    if the file exists when the call starts, the search resumes from it (:mod:`.resume`; the same settings
-    required, else a one-line refusal); the resumed search ends with exactly the result of an uninterrupted one.
+    checkpoint: a file path: the search's state is written there after every generation of its DiffEvo runs,
+    after every restart and when it ends, and, if the file exists when the call starts, the search resumes from
+    it (:mod:`.resume`; the same settings required, else a one-line refusal); the resumed search ends with
+    exactly the result of an uninterrupted one.
 
     Arguments are checked before anything is evaluated or written: a ``budget`` below the first DiffEvo run's
     smallest population (``min(16, popsize)`` members x ``steps + 1`` generations, after the 1 % reserve) is
@@ -196,12 +205,22 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
         for r in range(state.restart, 0 if state.finished else 10 ** 6):
             if r > 0 and not restarts:
                 break
-            n = schedule.fit(scores.remaining, first=r == 0)
+            resumed, state.inflight = state.inflight, None       # a global run cut by the kill: continued
+            n = int(resumed["n"]) if resumed else schedule.fit(scores.remaining, first=r == 0)
             if n == 0:
                 break
-            used0, tests0 = scores.used, _rule_evaluations(rule)
+            used0, tests0 = int(resumed["used0"]) if resumed else scores.used, _rule_evaluations(rule)
+
+            def save_run(run: dict[str, Any], n: int = n, used0: int = used0) -> None:
+                """Checkpoint after a generation of the global run: the restart's state plus the run's."""
+                assert ckpt is not None
+                state.inflight = {**run, "n": n, "used0": used0}
+                save_search(ckpt, settings, state, scores, rule)
+                state.inflight = None
+
             x, s, tr = _global_run(scores, n, steps, box, seed * 7919 + r, regions if taboo else None,
-                                   trace and r == 0, options, first_samples)
+                                   trace and r == 0, options, first_samples, resumed,
+                                   save_run if ckpt is not None else None)
             state.generations += steps + 1
             g_evals = scores.used - used0
             if tr is not None:
@@ -432,16 +451,22 @@ def _near_best_samples(archive: SolutionSet, regions: TabooRegions | None, score
 
 
 def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, seed: int,
-                regions: TabooRegions | None, trace: bool, options: dict[str, Any], keep_first: bool = False
+                regions: TabooRegions | None, trace: bool, options: dict[str, Any], keep_first: bool = False,
+                resumed: dict[str, Any] | None = None, save: Callable[[dict[str, Any]], None] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, torch.Tensor | None]:
     """One DiffEvo run of n members; taboo points are not evaluated and get the worst score.
-    Returns the final population (n, dim), its scores (n,) (-inf where taboo) and the trace (or None)."""
+    Returns the final population (n, dim), its scores (n,) (-inf where taboo) and the trace (or None).
+    save(run) is called after every generation with the run's state (:func:`.resume.run_state`); ``resumed``,
+    such a state, continues the run from there."""
     opt = DiffEvo(box.shape[0], n, steps, bounds=torch.from_numpy(box), seed=seed, dtype=torch.float64,
                   trace=trace, **options)
     frames: list[np.ndarray] = []
     seen_x: list[np.ndarray] = []
     seen_s: list[np.ndarray] = []
     last: dict[str, np.ndarray] = {"x": np.empty((0, box.shape[0])), "s": np.empty(0)}
+    if resumed is not None:
+        opt.load_state_dict(resumed["optimizer"])
+        frames, seen_x, seen_s, last = restore_run(resumed)
 
     def evaluate(population: torch.Tensor) -> torch.Tensor:
         """Scores of the members outside taboo balls; the others (and non-finite scores) get the worst."""
@@ -460,6 +485,8 @@ def _global_run(scores: CountingFitness, n: int, steps: int, box: np.ndarray, se
         if keep_first and step.generation == 0:
             seen_x.append(last["x"])
             seen_s.append(last["s"])
+        if save is not None:
+            save(run_state(opt, frames, seen_x, seen_s, last))
 
     run_loop(opt, evaluate, on_generation=keep)
     x, s = last["x"], last["s"]
