@@ -142,6 +142,8 @@ class AestheticHead(torch.nn.Module):
             raise ValueError("weight and bias must be finite")
         self.register_buffer("weight", weight.detach().to(torch.float32).clone())
         self.register_buffer("bias", bias.detach().to(torch.float32).reshape(()).clone())
+        self.trained_for: str | None = None
+        """The CLIP model the head was trained for, where known (see :mod:`diffevo.latent.head_match`)."""
 
     @property
     def embed_dim(self) -> int:
@@ -174,6 +176,7 @@ class AestheticHead(torch.nn.Module):
         ``.safetensors`` loads with safetensors; anything else with ``torch.load(weights_only=True)`` onto the CPU
         (the published file holds CUDA tensors). An unreadable file raises one ValueError naming it.
         """
+        shipped = path is None
         if path is None:
             path, sha256 = AESTHETIC_HEAD_FILE, AESTHETIC_HEAD_SHA256
         path = Path(path)
@@ -210,7 +213,12 @@ class AestheticHead(torch.nn.Module):
                                  "or a state dict saved with torch.save") from error
         if not isinstance(state, Mapping):
             raise ValueError(f"aesthetic head {path}: expected a state dict, got {type(state).__name__}")
-        return cls.from_state_dict(state, source=str(path))
+        head = cls.from_state_dict(state, source=str(path))
+        if shipped:
+            from .head_match import LAION_CLIP
+
+            head.trained_for = LAION_CLIP
+        return head
 
     @classmethod
     def random(cls, embed_dim: int, seed: int = 0, center: float = 5.0, spread: float = 2.0) -> AestheticHead:
@@ -224,4 +232,6 @@ class AestheticHead(torch.nn.Module):
         generator = torch.Generator().manual_seed(int(seed))
         direction = torch.randn(embed_dim, generator=generator, dtype=torch.float64)
         weight = spread * direction / direction.norm()
-        return cls(weight, float(center))
+        head = cls(weight, float(center))
+        head.trained_for = "random"     # diffevo.latent.head_match.RANDOM: refused on real CLIP models
+        return head

@@ -104,7 +104,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     """Run ``diffevo image``; 0 on success, 2 on invalid options or missing weights."""
     _check_args(args)
     from .creator import MissingWeightsError
-    from .distributed_fitness import distribute
+    from .distributed_fitness import build_fitness, distribute
     from .image_fitness import ImageRecipe
     from .image_run import run_image_evolution, write_artifacts
 
@@ -116,7 +116,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     backend = backend_for_images(args)      # before the models load: a --ray-address nothing answers at fails now
     start = time.perf_counter()
     try:
-        fitness = recipe.build()
+        fitness = build_fitness(recipe, backend)     # with workers: the pipelines live on the workers only
     except MissingWeightsError as exc:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@
     out["fitness"]       # (B,)  the named combination (or a user callable's scores)
     out["aesthetic"]     # (B,)  LAION Aesthetic Predictor V2, about 0-10
     out["clip_cos"]      # (B,)  cosine(image embedding, text embedding)
-    out["clip_score"]    # (B,)  100 * max(clip_cos, 0)
+    out["clip_score"]    # (B,)  100 * max(clip_cos, 0): CLIPScore on torchmetrics' 0-100 scale
+                         #       (Hessel's CLIP-S, 2.5 * max(clip_cos, 0): diffevo.latent.scores.hessel_clip_s)
     out["image_embeds"]  # (B, E) L2-normalised CLIP image embeddings (for diversity measures)
 
 All values are float32 tensors on the evaluator's device. Images are processed in chunks of ``batch_size``
@@ -29,6 +30,7 @@ from diffevo.validation import check_positive_int
 
 from .aesthetic import AestheticHead
 from .clip_loading import check_clip_weights, clip_embed_dim, clip_weights_problem, load_clip, normalize_clip_model
+from .head_match import LAION_CLIP, check_head_for_clip
 from .preprocess import ClipPreprocess, check_images
 from .scores import FITNESS_NAMES, check_weights, clip_score, combine
 
@@ -271,6 +273,8 @@ def load_evaluator(
             f"aesthetic_head: the shipped LAION head takes 768-d CLIP ViT-L/14 embeddings but clip_model="
             f"{clip_model!r} gives {embed_dim}-d ones; pass AestheticHead.random({embed_dim}) or a matching head"
         )
+    trained_for = LAION_CLIP if aesthetic_head is None else getattr(aesthetic_head, "trained_for", None)
+    check_head_for_clip(trained_for, clip_model, clip_pretrained)   # the head belongs to this CLIP model
     check_clip_weights(clip_model, clip_pretrained, cache_dir=cache_dir)
 
     # then the work

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .creator import DEFAULT_MODEL, ImageCreator, MissingWeightsError, check_model_available
+from .creator import DEFAULT_MODEL, ImageCreator
 from .genome import (
     DEFAULT_POOLED_CLAMP,
     DEFAULT_POOLED_SCALE,
@@ -151,6 +151,11 @@ class ImageFitness:
             return self.creator.generate(tensors[0], tensors[1], latents=tensors[2])
         return self.creator.generate(*tensors)
 
+    def baseline(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The prompt's own image (the genome's baseline with the run's fixed noise) and its checked scores."""
+        images = self.images(self.genome.baseline_x(self.creator.latents))
+        return images, self.evaluate_images(images)
+
     def evaluate_images(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The evaluator's checked output for ``images``."""
         return _components(self.evaluator(images, self.prompt), images.shape[0])
@@ -217,22 +222,16 @@ class ImageRecipe:
         return d
 
     def check_weights(self) -> None:
-        """Raise one :class:`MissingWeightsError` naming every model that cannot be loaded (loads nothing)."""
-        problems = []
-        p = check_model_available(self.model)
-        if p:
-            problems.append(p)
-        if isinstance(self.fitness, str):
-            try:
-                from .evaluators import check_clip_available  # provided by the evaluator module
-            except ImportError:
-                pass
-            else:
-                p = check_clip_available(self.clip_model, self.clip_pretrained)
-                if p:
-                    problems.append(p)
-        if problems:
-            raise MissingWeightsError(problems)
+        """Raise one :class:`MissingWeightsError` naming every model that cannot be loaded (loads nothing).
+
+        The pipeline and (for a named fitness) the CLIP model are looked up in the local caches first; what is not
+        cached needs the hub, which is probed once (:mod:`diffevo.latent.weights_check`): no minute of retries,
+        and every missing model in the one message.
+        """
+        from .weights_check import check_image_weights
+
+        named = isinstance(self.fitness, str)
+        check_image_weights(self.model, self.clip_model if named else None, self.clip_pretrained if named else None)
 
     def build_evaluator(self, device: str | torch.device | None = None) -> Any:
         """The evaluator: a user callable wrapped, or ``diffevo.latent.evaluators.load_evaluator`` for a named fitness.

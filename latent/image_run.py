@@ -367,7 +367,7 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
         raise TypeError(f"fitness must be an ImageFitness or an ImageRecipe, got {type(fitness).__name__}")
     genome = fitness.genome
     opt = DiffEvo(genome.dim, popsize, generations - 1, center=genome.center, scale=genome.scale, seed=seed,
-                  noise=noise, fitness_map=fitness_map, latent_dim=latent_dim)
+                  noise=noise, fitness_map=fitness_map, latent_dim=latent_dim, device=optimizer_device(fitness))
     settings = {"prompt": fitness.prompt, "model": fitness.creator.model, "steps_per_image": fitness.creator.steps,
                 "size": fitness.creator.size, "image_seed": fitness.creator.seed, "genome": type(genome).__name__,
                 "dim": genome.dim, "popsize": popsize, "generations": generations, "latent_dim": latent_dim,
@@ -378,14 +378,13 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
     if ckpt is not None:
         resume(ckpt, run)   # before the baseline image, which the checkpoint holds
     if not run.baseline:
-        base_img = fitness.images(genome.baseline_x(fitness.creator.latents))
-        comps = fitness.evaluate_images(base_img)
+        base_img, comps = fitness.baseline()
         run.baseline = {"image": to_uint8(base_img[0]), "fitness": float(comps["fitness"][0]),
                         "components": _scalars(comps, 0)}
 
     def record(step: Step) -> None:
         """Log the generation, keep the best image, merge the members into the archive."""
-        x, f = step.x, step.fitness
+        x, f = step.x.detach().cpu(), torch.as_tensor(step.fitness).detach().cpu()   # no-ops on the CPU
         comps, images = fitness.last_components, fitness.last_images
         assert images is not None   # set by the fitness(x) call of this generation
         finite = torch.where(torch.isfinite(f), f, torch.full_like(f, -math.inf))
@@ -419,6 +418,17 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
     return _result(run, genome, cluster_radius, diverse_by)
 
 
+def optimizer_device(fitness: Any) -> torch.device | None:
+    """Where the optimizer's population lives: the pipeline's device when that is a CUDA GPU (at 156,928
+    dimensions the optimizer's step costs 0.1-0.9 s a generation on the CPU), else None (the CPU, as before).
+
+    A fitness evaluated on workers has no pipeline in this process (``creator`` None): the CPU.
+    """
+    creator = getattr(fitness, "creator", None)
+    device = getattr(creator, "device", None)
+    return device if isinstance(device, torch.device) and device.type == "cuda" else None
+
+
 def _radius(space: str, diverse_by: str, cluster_radius: float | None) -> float:
     """The archive's radius: ``cluster_radius`` if given, else the default of the space solutions differ in."""
     if cluster_radius is not None:
@@ -428,6 +438,8 @@ def _radius(space: str, diverse_by: str, cluster_radius: float | None) -> float:
 
 def _result(run: _RunState, genome: Any, cluster_radius: float | None, diverse_by: str) -> ImageRunResult:
     res = run.opt.result
+    res = replace(res, best_x=res.best_x.cpu(), population=res.population.cpu(),
+                  fitness=res.fitness.cpu())                       # no-ops on the CPU
     comps, images = run.last_components, run.last_images
     assert images is not None   # set by every generation (or restored from the checkpoint); runs have >= 2
     feats, space = solution_features(res.population, comps, genome.center, genome.scale)

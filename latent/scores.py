@@ -3,7 +3,10 @@
 Definitions (all per image, shape (B,)):
 
 - ``clip_cos``: cosine between the L2-normalised CLIP image and text embeddings.
-- ``clip_score``: CLIPScore (Hessel et al. 2021, arXiv 2104.08718) with w = 100: ``100 * max(clip_cos, 0)``.
+- ``clip_score``: CLIPScore on the 0-100 scale, ``100 * max(clip_cos, 0)``: the convention of torchmetrics'
+  ``CLIPScore`` and of the text-to-image papers that report "CLIPScore" (about 30 for a faithful image). It is
+  *not* Hessel et al.'s CLIP-S (arXiv 2104.08718), which rescales with w = 2.5: ``2.5 * max(clip_cos, 0)``
+  (:func:`hessel_clip_s`, = ``clip_score / 40``).
 - ``aesthetic``: the LAION Aesthetic Predictor V2 score (about 0-10).
 
 Named fitness combinations (:data:`FITNESS_NAMES`):
@@ -13,7 +16,7 @@ Named fitness combinations (:data:`FITNESS_NAMES`):
   Default weights (0.5, 0.5), EIGO's balanced setting (the one whose weights are stated: equal). EIGO also
   reports an aesthetics-leaning setting and an alignment-only setting (0, 1); pass ``weights`` for those.
 - ``"aesthetic"``: the aesthetic score itself (0-10 scale).
-- ``"clip"``: CLIPScore itself (0-100 scale).
+- ``"clip"``: ``clip_score`` itself (0-100 scale, torchmetrics' convention).
 """
 
 from __future__ import annotations
@@ -23,16 +26,27 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-__all__ = ["FITNESS_NAMES", "DEFAULT_WEIGHTS", "clip_score", "eigo_fitness", "check_weights", "combine"]
+__all__ = ["FITNESS_NAMES", "DEFAULT_WEIGHTS", "HESSEL_W", "clip_score", "hessel_clip_s", "eigo_fitness",
+           "check_weights", "combine"]
 
 FITNESS_NAMES = ("eigo", "aesthetic", "clip")
 #: (w_aesthetic, w_clip) for ``"eigo"``: EIGO's balanced (equal-weight) setting.
 DEFAULT_WEIGHTS = (0.5, 0.5)
 
 
+#: Hessel et al.'s rescaling weight of CLIP-S (arXiv 2104.08718, section 3).
+HESSEL_W = 2.5
+
+
 def clip_score(clip_cos: torch.Tensor) -> torch.Tensor:
-    """CLIPScore = 100 * max(cos, 0), elementwise."""
+    """CLIPScore on torchmetrics' 0-100 scale, ``100 * max(cos, 0)``, elementwise (not Hessel's CLIP-S)."""
     return 100.0 * clip_cos.clamp(min=0.0)
+
+
+def hessel_clip_s(clip_cos: torch.Tensor) -> torch.Tensor:
+    """Hessel et al.'s CLIP-S, ``2.5 * max(cos, 0)`` (w = :data:`HESSEL_W`), elementwise: for comparing with papers
+    that report CLIP-S (e.g. captioning metrics); ``clip_score / 40``."""
+    return HESSEL_W * clip_cos.clamp(min=0.0)
 
 
 def eigo_fitness(
