@@ -5,7 +5,7 @@ the solutions of the run's diverse set (``run_image_evolution(...).diverse``) th
 differ visibly (mean absolute pixel difference >= 0.05, greedy best first), and, as the ceiling any diverse-set
 rule could reach, the same count over every image the run evaluated that beats the plain image.
 
-- ``prompt 16x20 clip``: the world's defaults (prompt genome, latent_dim 4, CLIP archive at 0.02);
+- ``prompt 16x20 clip``: the world's calibrated prompt genome (latent_dim 4) with the CLIP archive at 0.02;
 - ``prompt 16x20 pixels`` / ``prompt 32x10 pixels``: the archive tells solutions apart by their pixels;
 - ``noise ... pixels``: Diffusion Evolution over the initial noise (the image's layout) instead of the prompt;
 - ``random noise``: no optimiser, 320 fresh noise latents of the plain prompt (a reference, not a method).
@@ -38,6 +38,7 @@ from diffevo.latent.image_run import merge_archive, run_image_evolution  # noqa:
 from diffevo.latent.prompts import digits_prompts  # noqa: E402
 
 VISIBLE = 0.05
+CLIP_RADIUS = 0.02   # the calibrated CLIP-archive radius (benchmarks/results/digits_world/calibration)
 VARIANTS = {  # name: (genome, popsize, generations, latent_dim, diverse_by); genome "random": no optimiser
     "prompt 16x20 clip": ("prompt", 16, 20, DIGITS.latent_dim, "clip"),
     "prompt 16x20 pixels": ("prompt", 16, 20, DIGITS.latent_dim, "pixels"),
@@ -97,7 +98,7 @@ def one(prompt: str, seed: int, variant: tuple[str, int, int, int | None, str]) 
 
         run = run_image_evolution(fit, popsize=popsize, generations=generations, latent_dim=latent_dim,
                                   seed=seed, diverse_by=by, callback=keep,
-                                  cluster_radius=DIGITS.cluster_radius if by == "clip" else VISIBLE)
+                                  cluster_radius=CLIP_RADIUS if by == "clip" else VISIBLE)
         diverse = [s.image for s in run.diverse if s.fitness >= run.baseline_fitness]
         r = {"gain": run.best_fitness - run.baseline_fitness, "best_image": run.best_image,
              "diverse": torch.stack(diverse) if diverse else torch.zeros(0, *run.best_image.shape, dtype=torch.uint8),
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
              "| runs with >= 3 | ceiling: runs with >= 3 among all evaluated images |", "|---|---|---|---|---|---|---|"]
     for name, variant in VARIANTS.items():
         rs = [one(p.prompt, seed, variant) for p in digits_prompts(dev=True) for seed in (100, 101)]
+        print(name, [(round(r["gain"], 3), r["visible"], r["ceiling"]) for r in rs], flush=True)
         counts = [r["visible"] for r in rs]
         lines.append(f"| {name} | {len(rs)} | {statistics.fmean(r['gain'] for r in rs):.3f} | "
                      f"{statistics.fmean(r['fidelity'] for r in rs):.2f} | {statistics.fmean(counts):.2f} | "
