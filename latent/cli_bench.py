@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from diffevo import cli_args as A
+from diffevo.evaluation import Backend
+from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args
 
 from .cli_models import FITNESS_CHOICES, add_model_arguments, image_size, resolve_models, steps_per_image
 
@@ -56,6 +58,7 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     p.add_argument("--device", type=A.device, default=None, help="torch device (default cuda if available, else cpu)")
     p.add_argument("--no-figures", action="store_true", help="skip the per-prompt figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(p, "runs (one pipeline per worker; on Ray one per GPU)")
     p.set_defaults(func=cmd_image_bench)
     return p
 
@@ -67,6 +70,17 @@ def _world_judge(world: str | None) -> Any:
 
         return judge
     return None
+
+
+def bench_backend(args: argparse.Namespace) -> Backend | None:
+    """The backend of ``image-bench``'s --workers / --ray-address (None: in this process), as ``image`` builds it:
+    on Ray each actor reserves one GPU when CUDA is available (one pipeline per GPU)."""
+    if args.workers == 1 and args.ray_address is None:
+        return None
+    import torch
+
+    gpus = 1 if args.ray_address is not None and torch.cuda.is_available() and args.device != "cpu" else 0
+    return backend_from_args(args, **({"num_gpus": gpus} if gpus else {}))
 
 
 def cmd_image_bench(args: argparse.Namespace) -> int:
@@ -88,14 +102,15 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
                          steps_per_image=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                          device=args.device, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
                          aesthetic_head=args.aesthetic_head)
+    backend = bench_backend(args)      # before the models load (a --ray-address nothing answers at fails now)
     start = time.perf_counter()
     try:
         recipe.check_weights()
-        pipe = load_sdxl_pipeline(args.model, args.device)
+        pipe = None if backend is not None else load_sdxl_pipeline(args.model, args.device)   # workers: theirs
     except MissingWeightsError as exc:
         print(f"diffevo: error: {exc}", file=sys.stderr)
         return 2
-    evaluator = recipe.build_evaluator(pipe.device)
+    evaluator = None if pipe is None else recipe.build_evaluator(pipe.device)
     loaded = time.perf_counter()
     options: dict[str, dict[str, Any]] = {"adam": {"checkpointing": True}} if args.checkpointing else {}
     if args.world is not None:                 # the world's calibrated kernel for every Diffusion Evolution variant
@@ -103,11 +118,19 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
 
         options.update({m: {"latent_dim": get_world(args.world).latent_dim} for m in PEER_NAMES
                         if m.startswith("diffevo")})      # all of them, so any subset of methods has one config
-    records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
-                              args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
-                              model=args.model, method_options=options, progress=not args.quiet,
-                              figures=not args.no_figures, judge=_world_judge(args.world),
-                              genome_options=args.genome_options)
+    if backend is not None:
+        from .image_bench_workers import run_image_bench_on_workers
+
+        records = run_image_bench_on_workers(recipe, backend, prompts, args.methods, range(args.seeds), args.budget,
+                                             args.popsize, args.out, method_options=options, progress=not args.quiet,
+                                             figures=not args.no_figures, judge=_world_judge(args.world),
+                                             genome_options=args.genome_options)
+    else:
+        records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
+                                  args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
+                                  model=args.model, method_options=options, progress=not args.quiet,
+                                  figures=not args.no_figures, judge=_world_judge(args.world),
+                                  genome_options=args.genome_options)
     out = Path(args.out)
     print(f"{len(prompts)} prompt(s) x {len(args.methods)} optimiser(s) x {args.seeds} seed(s), {args.budget} images "
           f"per run ({args.model}); models loaded in {loaded - start:.1f} s, {len(records)} runs recorded")
