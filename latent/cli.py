@@ -16,7 +16,7 @@ from typing import Any
 
 from diffevo import cli_args as A
 from diffevo.evaluation import Backend
-from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args, check_ray_address
+from diffevo.evaluation.cli_options import add_backend_arguments, backend_from_args, check_ray_address, connected
 
 from .cli_bench import add_image_bench_parser
 from .cli_models import (
@@ -161,8 +161,8 @@ def backend_for_images(args: argparse.Namespace) -> Backend | None:
         from diffevo.evaluation import RayCluster
 
         gpus = 1 if torch.cuda.is_available() and args.device != "cpu" else 0
-        return RayCluster(args.workers, address=None if args.ray_address == "local" else args.ray_address,
-                          num_gpus=gpus, timeout=args.eval_timeout, on_failure=args.on_failure)
+        return connected(RayCluster(args.workers, address=None if args.ray_address == "local" else args.ray_address,
+                                    num_gpus=gpus, timeout=args.eval_timeout, on_failure=args.on_failure))
     return backend_from_args(args) if args.workers > 1 else None
 
 

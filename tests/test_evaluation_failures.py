@@ -20,7 +20,7 @@ from diffevo import optimize
 from diffevo.cli import main
 from diffevo.evaluation import EvaluationError, EvaluationFailedWarning, FaultPolicy, ProcessPool, RayCluster
 from diffevo.evaluation.base import ParallelEvaluator
-from diffevo.evaluation.ray_reach import check_reachable, host_and_port
+from diffevo.evaluation.ray_reach import check_reachable, host_and_port, init_within
 from diffevo.evaluation.scheduler import ERROR, OK, Event
 
 CLOSED = "127.0.0.1:1"   # nothing listens on port 1: the connection is refused at once
@@ -145,6 +145,19 @@ def test_ray_address_nothing_answers_at_fails_at_once():
         host_and_port("head:http")
 
 
+def test_ray_init_that_fails_or_hangs_is_one_line_within_its_time():
+    def refused(address):
+        raise ConnectionError(f"Failed to connect to Ray cluster at {address}")
+
+    with pytest.raises(EvaluationError, match="cannot connect to a Ray cluster at 'h:1': ConnectionError: Failed"):
+        init_within(types.SimpleNamespace(init=refused), "h:1")
+    start = time.monotonic()
+    hangs = types.SimpleNamespace(init=lambda address: time.sleep(60))   # e.g. another service on that port
+    with pytest.raises(EvaluationError, match="no Ray cluster answered at 'h:1' within 0.3 s"):
+        init_within(hangs, "h:1", timeout=0.3)
+    assert time.monotonic() - start < 5
+
+
 def _no_ray_init(monkeypatch):
     """ray.init must not be reached (it waits forever on an address where nothing listens)."""
     ray = pytest.importorskip("ray")
@@ -177,6 +190,34 @@ def test_cli_wrong_ray_address_fails_in_one_line_before_any_work(monkeypatch, ca
         assert err.count("\n") == 1 and "cannot reach a Ray cluster at '127.0.0.1:1'" in err
     assert main(["optimize", "--ray-address", "head:http"]) == 2
     assert "port must be a number" in capsys.readouterr().err
+
+
+def test_cli_address_where_something_else_listens_fails_within_the_init_timeout(monkeypatch, capsys):
+    import socket
+
+    import diffevo.evaluation.ray_reach as reach
+
+    ray = pytest.importorskip("ray")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kwargs: time.sleep(60))   # what ray.init does at such an address
+    monkeypatch.setattr(reach, "INIT_TIMEOUT", 0.5)
+    from diffevo.latent.image_fitness import ImageRecipe
+
+    def build(self):
+        raise AssertionError("the image models were loaded before the Ray address was checked")
+
+    monkeypatch.setattr(ImageRecipe, "build", build)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        for argv in (["optimize", "--output", "none", "--quiet"],
+                     ["image", "a handwritten seven", "--world", "digits", "--quiet"]):
+            start = time.monotonic()
+            assert main([*argv, "--workers", "2", "--ray-address", address]) == 1
+            assert time.monotonic() - start < 10
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and f"no Ray cluster answered at '{address}' within 0.5 s" in err
 
 
 def test_fitness_from_an_interactive_main_is_refused_with_the_fix(monkeypatch):

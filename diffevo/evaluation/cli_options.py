@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import cli_args as A
-from . import Backend, make_backend
+from . import Backend, RayCluster, make_backend
 from .faults import ON_FAILURE
-from .ray_reach import CONNECT_TIMEOUT, check_reachable, host_and_port
+from .ray_reach import CONNECT_TIMEOUT, INIT_TIMEOUT, check_reachable, host_and_port
+
+BackendT = TypeVar("BackendT", bound="Backend | None")
 
 
 def ray_address(text: str) -> str:
@@ -31,8 +33,8 @@ def add_backend_arguments(p: argparse.ArgumentParser, what: str = "evaluations")
                         "with --ray-address, the number of Ray actors")
     g.add_argument("--ray-address", type=ray_address, default=None,
                    help=f"run the {what} on Ray actors: 'local' starts a local cluster, 'auto' or HOST:PORT joins one "
-                        f"(a HOST:PORT that does not answer within {CONNECT_TIMEOUT:g} s stops the command before "
-                        "any work)")
+                        f"(a HOST:PORT that accepts no connection within {CONNECT_TIMEOUT:g} s, or where no Ray "
+                        f"cluster answers within {INIT_TIMEOUT:g} s, stops the command in one line before any work)")
     g.add_argument("--eval-timeout", type=A.positive_float, default=None,
                    help="seconds a worker may spend on one chunk before it is replaced and the chunk re-run "
                         "(default: no limit)")
@@ -47,11 +49,19 @@ def check_ray_address(args: argparse.Namespace) -> None:
     check_reachable(args.ray_address)
 
 
+def connected(backend: BackendT) -> BackendT:
+    """``backend``, connected at once if it is a :class:`RayCluster`: a --ray-address where no cluster answers
+    fails here, in one line within ``CONNECT_TIMEOUT`` + ``INIT_TIMEOUT`` seconds, before any model loads."""
+    if isinstance(backend, RayCluster):
+        backend.connect()
+    return backend
+
+
 def backend_from_args(args: argparse.Namespace, **extra: object) -> Backend:
-    """The backend the switches describe (in-process for the defaults); a --ray-address is checked at once
-    (:func:`check_ray_address`)."""
+    """The backend the switches describe (in-process for the defaults); a Ray backend is connected at once
+    (:func:`connected`)."""
     check_ray_address(args)
     options: dict[str, Any] = {}
     if args.workers > 1 or args.ray_address is not None:
         options = {"timeout": args.eval_timeout, "on_failure": args.on_failure, **extra}
-    return make_backend(args.workers, args.ray_address, **options)
+    return connected(make_backend(args.workers, args.ray_address, **options))

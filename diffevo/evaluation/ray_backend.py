@@ -14,7 +14,7 @@ from typing import Any
 from ..validation import check_positive_int, check_real
 from .base import ParallelBackend, ParallelEvaluator
 from .faults import EvaluationError, FaultPolicy, short
-from .ray_reach import check_reachable
+from .ray_reach import check_reachable, init_within
 from .recipe import ChunkCall, build_fitness, check_picklable
 from .scheduler import DIED, ERROR, OK, Event
 
@@ -156,8 +156,9 @@ class RayCluster(ParallelBackend):
 
     address: a cluster address for ``ray.init`` ('auto', 'ray://host:10001', 'host:6379'); None uses an
         initialised Ray session or starts a local cluster (stopped again on close). A host:port that accepts
-        no TCP connection within :data:`~diffevo.evaluation.ray_reach.CONNECT_TIMEOUT` (10) seconds raises
-        :class:`EvaluationError` when the backend opens.
+        no TCP connection within :data:`~diffevo.evaluation.ray_reach.CONNECT_TIMEOUT` (10) seconds, or where
+        ``ray.init`` fails or takes more than :data:`~diffevo.evaluation.ray_reach.INIT_TIMEOUT` (60) seconds,
+        raises :class:`EvaluationError` when the backend opens.
     num_cpus, num_gpus: resources per actor (num_gpus=1: one model per GPU; the actor sees its GPU as 'cuda').
     chunk_size, timeout, retries, on_failure: as for :class:`~diffevo.evaluation.pool.ProcessPool`.
     threads: torch threads per actor (None: Ray's default, one per reserved CPU).
@@ -185,7 +186,7 @@ class RayCluster(ParallelBackend):
                 ray.init(include_dashboard=False)
             else:
                 check_reachable(self.address)     # ray.init waits forever on an address where nothing listens
-                ray.init(address=self.address)
+                init_within(ray, self.address)    # ... and long where something else does: bounded, one line
             self._started = True
         return ray
 
