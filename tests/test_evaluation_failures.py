@@ -231,3 +231,35 @@ def test_fitness_from_an_interactive_main_is_refused_with_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", notebook)
     with pytest.raises(TypeError, match="uses notebook_fitness from __main__ .* move it into a module"):
         optimize(notebook_fitness, 2, evaluator=ProcessPool(2), popsize=4, steps=2)
+
+
+class _Ghost:
+    """A fitness whose class lives in a module only this process has (registered in sys.modules, not on disk)."""
+
+    def __call__(self, x):
+        return sphere(x)
+
+
+@pytest.mark.slow   # spawned workers (torch imported in each): 5-20 s
+def test_a_recipe_a_worker_cannot_unpickle_is_a_build_error_not_a_dying_worker(monkeypatch):
+    ghost = types.ModuleType("diffevo_ghost_module")
+    monkeypatch.setattr(_Ghost, "__module__", ghost.__name__)
+    ghost._Ghost = _Ghost
+    monkeypatch.setitem(sys.modules, ghost.__name__, ghost)
+    with pytest.raises(EvaluationError, match="could not build the fitness: ModuleNotFoundError: No module named "
+                                              "'diffevo_ghost_module'"):
+        optimize(_Ghost(), 2, evaluator=ProcessPool(2), popsize=4, steps=2)
+
+
+@pytest.mark.slow   # a script run in a fresh interpreter whose spawned workers re-run it and die: 10-40 s
+def test_a_script_without_the_main_guard_gets_the_reason_and_the_fix(tmp_path):
+    import subprocess
+
+    script = tmp_path / "run.py"
+    script.write_text("from diffevo import optimize\nfrom diffevo.evaluation import ProcessPool\n\n"
+                      "def f(x):\n    return -(x ** 2).sum(1)\n\n"
+                      "optimize(f, 2, evaluator=ProcessPool(2, retries=0), popsize=4, steps=2)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode != 0 and "a worker died" in last
+    assert "uses f from __main__ (this script)" in last and "if __name__ == '__main__':" in last

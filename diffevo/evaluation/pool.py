@@ -136,8 +136,7 @@ class PoolWorkers:
                 elif not s.ready:
                     self.failed_starts[i] += 1
                     if self.failed_starts[i] >= self.max_starts:
-                        hint = (f"; {self.hint} (a script that starts workers must run under "
-                                f"`if __name__ == '__main__':`)" if self.hint else "")
+                        hint = f"; {self.hint}" if self.hint else ""
                         raise EvaluationError(f"a worker died {self.failed_starts[i]} times while building the "
                                               f"fitness (last exit code {code}){hint}")
                 s.conn.close()
@@ -194,7 +193,7 @@ class ProcessPool(ParallelBackend):
         if names:
             if not hasattr(sys.modules.get("__main__"), "__file__"):   # a notebook, `python -c`: not importable
                 raise TypeError(main_module_fix(names))
-            hint = main_module_fix(names)
+            hint = main_module_fix(names, interactive=False)
         return PoolWorkers(recipe, call, self.workers, self.threads, self.start_method, self.policy.retries + 1,
                            hint)
 

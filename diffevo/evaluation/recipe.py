@@ -83,11 +83,15 @@ def main_module_names(obj: Any) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def main_module_fix(names: list[str]) -> str:
-    """How to run a fitness that uses ``names`` from ``__main__`` on worker processes."""
-    return (f"the fitness uses {', '.join(names)} from __main__ (a notebook, an interactive session or a script), "
-            f"which worker processes started with 'spawn' cannot import; move it into a module (a .py file) and "
-            f"import it from there, or pass a recipe with build() defined in a module")
+def main_module_fix(names: list[str], interactive: bool = True) -> str:
+    """How to run a fitness that uses ``names`` from ``__main__`` on worker processes (``interactive``: that
+    ``__main__`` is a notebook, an interactive session or ``python -c``, not a script file)."""
+    where, why = (("a notebook, an interactive session or python -c", "cannot import") if interactive else
+                  ("this script", "import only by re-running the script, which must start its work under "
+                   "`if __name__ == '__main__':`"))
+    return (f"the fitness uses {', '.join(names)} from __main__ ({where}), which worker processes started with "
+            f"'spawn' {why}; move it into a module (a .py file) and import it from there, or pass a recipe with "
+            f"build() defined in a module")
 
 
 def evaluate(fitness_fn: Callable[[torch.Tensor], Any], x: torch.Tensor, vectorized: bool = True) -> Any:
