@@ -7,7 +7,8 @@ described in :mod:`diffevo.evaluation.faults`. ``backend.map(fn, jobs)`` runs in
 runs of ``diffevo bench``).
 
 Modules: :mod:`.recipe` (worker-side build and call), :mod:`.faults` (timeout, retries, policy),
-:mod:`.scheduler` (chunks to workers), :mod:`.local`, :mod:`.pool`, :mod:`.ray_backend` (the backends).
+:mod:`.scheduler` (chunks to workers), :mod:`.local`, :mod:`.pool`, :mod:`.ray_backend` (the backends),
+:mod:`.ray_reach` (a Ray address that does not answer fails in bounded time, in one line).
 """
 
 from __future__ import annotations
