@@ -17,8 +17,9 @@ kept for the backward pass). ``checkpointing=True`` wraps each UNet call and the
 step's inputs are stored — less memory for about one more forward pass of compute.
 
 fp16 on CUDA: when the VAE asks for it (``force_upcast``), the decode runs on a float32 copy of the VAE made
-once (the pipeline instead upcasts its VAE in place around each call, which autograd cannot do). Not yet
-run on a GPU here.
+once (the pipeline instead upcasts its VAE in place around each call, which autograd cannot do); under the
+Adam peer's autocast (:mod:`diffevo.latent.peers.mixed_precision`) that float32 decode runs with autocast off, so
+it stays float32. Not yet run on a GPU here.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ class DifferentiableGenerator:
                               return_dict=False)[0]
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        vae_dtype = next(iter(self._vae.post_quant_conv.parameters())).dtype
+        if vae_dtype == torch.float32 and torch.is_autocast_enabled(latents.device.type):
+            # a float32 VAE (the upcast copy: SDXL's VAE overflows in fp16) must not be cast back by autocast
+            with torch.autocast(latents.device.type, enabled=False):
+                return self._decode_as_is(latents)
+        return self._decode_as_is(latents)
+
+    def _decode_as_is(self, latents: torch.Tensor) -> torch.Tensor:
         vae = self._vae
         latents = latents.to(next(iter(vae.post_quant_conv.parameters())).dtype)
         mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)

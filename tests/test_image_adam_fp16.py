@@ -57,3 +57,21 @@ def test_adam_gradient_is_finite_and_nonzero_through_an_fp16_pipeline_on_cpu():
 @pytest.mark.gpu
 def test_adam_gradient_is_finite_and_nonzero_through_an_fp16_pipeline_on_cuda():
     check_adam_gradient("cuda")
+
+
+def test_the_upcast_float32_vae_stays_float32_under_autocast():
+    from diffevo.latent.diff_generate import DifferentiableGenerator
+    from diffevo.latent.genome import PromptGenome
+
+    creator = fp16_creator("cpu")
+    creator.pipe.vae.register_to_config(force_upcast=True)     # as SDXL's VAE asks: decode in float32
+    gen = DifferentiableGenerator(creator)
+    seen = []
+    gen._vae.decoder.conv_out.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    genome = PromptGenome(*creator.encode("a red apple"))
+    try:
+        with torch.autocast("cpu", dtype=torch.float16):
+            images = gen.generate(*genome.to_tensors(genome.center[None]))
+    except RuntimeError as error:   # pragma: no cover - depends on the torch build
+        pytest.skip(f"CPU autocast to float16 is not supported by this torch build: {error}")
+    assert seen == [torch.float32] and torch.isfinite(images).all()
