@@ -240,9 +240,10 @@ def load_evaluator(
         clip_pretrained: a pretrained tag (``"openai"``) or a local checkpoint path; ignored for
             ``local-dir:`` and ``hf-hub:`` models.
         device: default CUDA if available, else CPU.
-        aesthetic_head: None = the shipped LAION Aesthetic Predictor V2 (sha256-checked; needs a 768-d model
-            such as ViT-L-14); a path to a head file; an :class:`AestheticHead`; or False for none (then
-            fitness cannot be "eigo"/"aesthetic").
+        aesthetic_head: None = the shipped LAION Aesthetic Predictor V2 (sha256-checked; trained on CLIP ViT-L-14
+            with the ``openai`` weights: any other named CLIP is refused, a local or hub one warns, see
+            :mod:`diffevo.latent.head_match`); a path to a head file; an :class:`AestheticHead` (a random one is
+            refused on published CLIP weights); or False for none (then fitness cannot be "eigo"/"aesthetic").
         weights: (w_aesthetic, w_clip) for ``"eigo"``; default (0.5, 0.5).
         batch_size: images per CLIP pass.
         precision: "auto" (fp16 on CUDA, fp32 on CPU), "fp32" or "fp16".
