@@ -103,6 +103,13 @@ def check_device(device: Any, name: str = "device") -> torch.device:
 
 
 def _check_available(dev: torch.device, name: str) -> torch.device:
+    if dev.type == "meta":
+        raise ValueError(f"{name} 'meta' holds shapes only, no data, and cannot run anything; use 'cpu' or 'cuda'")
+    if dev.type not in ("cpu", "cuda", "mps"):        # xpu, hpu, ...: refused unless torch says it is there
+        module = getattr(torch, dev.type, None)
+        available = getattr(module, "is_available", None)
+        if not callable(available) or not available():
+            raise ValueError(f"{name} {str(dev)!r}: {dev.type} is not available on this machine; use 'cpu'")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{name} {str(dev)!r}: CUDA is not available on this machine; use 'cpu'")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():

@@ -22,6 +22,7 @@ from .cli_bench import add_image_bench_parser
 from .cli_models import (
     FITNESS_CHOICES,
     add_model_arguments,
+    cluster_radius,
     image_size,
     resolve_models,
     steps_per_image,
@@ -63,7 +64,7 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--diverse-by", choices=DIVERSE_BY, default=None,
                    help="what tells solutions of the diverse set apart: clip (CLIP-image embeddings) or pixels "
                         "(visible difference) (default clip; the world's with --world)")
-    p.add_argument("--cluster-radius", type=A.positive_float, default=None,
+    p.add_argument("--cluster-radius", type=cluster_radius, default=None,
                    help="distance within which images count as one solution of the diverse set: cosine distance with "
                         "--diverse-by clip, mean absolute pixel difference with pixels (default 0.05; the world's "
                         "with --world)")

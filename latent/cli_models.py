@@ -87,3 +87,11 @@ def image_size(text: str) -> int:
     if value % 8:
         raise argparse.ArgumentTypeError(f"must be a positive multiple of 8, got {text!r}")
     return value
+
+
+def cluster_radius(text: str) -> float:
+    """--cluster-radius: a distance in (0, 2] (cosine distance, or mean absolute pixel difference)."""
+    value = A.positive_float(text)
+    if value > 2:
+        raise argparse.ArgumentTypeError(f"must be a distance in (0, 2], got {text!r}")
+    return value

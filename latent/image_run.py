@@ -39,10 +39,11 @@ import numpy as np
 import torch
 
 from diffevo import DiffEvo
+from diffevo.fitness_maps import FitnessMap
 from diffevo.loop import Checkpoint, ProgressBar, Step, resume, run_loop
 from diffevo.result import Result
 from diffevo.solution_set import SolutionSet
-from diffevo.validation import check_positive_int
+from diffevo.validation import check_bool, check_positive_int, check_writable
 
 from .image_fitness import ImageFitness, ImageRecipe
 
@@ -316,7 +317,8 @@ class _RunState:
 
 
 def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any, cluster_radius: Any,
-                    diverse_by: Any, checkpoint: Any, callback: Any) -> None:
+                    diverse_by: Any, checkpoint: Any, callback: Any, fitness_map: Any = "rank",
+                    progress: Any = False) -> None:
     check_positive_int(popsize, "popsize", 2)
     check_positive_int(generations, "generations", 2)
     if latent_dim is not None:
@@ -332,8 +334,15 @@ def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any,
         raise TypeError(f"checkpoint must be a file path, got {type(checkpoint).__name__}")
     if checkpoint is not None and Path(checkpoint).is_dir():
         raise ValueError(f"checkpoint must be a file path, got the folder {checkpoint}")
+    if checkpoint is not None:
+        check_writable(checkpoint, "checkpoint")     # before the models load, not when the first generation ends
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    if not isinstance(fitness_map, FitnessMap):      # DiffEvo checks it too, but only once the models are loaded
+        if not isinstance(fitness_map, str):
+            raise TypeError(f"fitness_map must be a name or a FitnessMap, got {type(fitness_map).__name__}")
+        FitnessMap(fitness_map)
+    check_bool(progress, "progress")
 
 
 def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = DEFAULT_POPSIZE,
@@ -359,7 +368,8 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
         progress: show a tqdm progress bar.
         callback: ``callback(generation, log_entry)`` after each generation; returning True stops the run.
     """
-    _check_settings(popsize, generations, latent_dim, noise, cluster_radius, diverse_by, checkpoint, callback)
+    _check_settings(popsize, generations, latent_dim, noise, cluster_radius, diverse_by, checkpoint, callback,
+                    fitness_map, progress)
     check_positive_int(seed, "seed", 0)
     if isinstance(fitness, ImageRecipe):
         fitness = fitness.build()

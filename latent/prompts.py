@@ -120,7 +120,10 @@ def read_prompt_list(spec: str) -> list[PartiPrompt]:
     if not path.is_file():
         raise FileNotFoundError(f"--prompts: not 'digits', 'digits-dev', 'eigo', 'parti' or an existing file: {spec}")
     if path.suffix.lower() == ".tsv":
-        return load_parti(path)
+        rows = load_parti(path)
+        if not rows:
+            raise ValueError(f"--prompts: {path} holds no prompts (a Parti TSV with no prompt rows)")
+        return rows
     try:
         lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
     except UnicodeDecodeError as error:

@@ -9,6 +9,7 @@ popsize, seed, direction, evaluator, trace) stay arguments of the function.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,9 @@ class NichingConfig:
         """Check every field (a wrong value fails here, before any evaluation) and store the checked values."""
         for name in ("taboo", "local", "restarts", "clustering", "stop_in_taboo", "grow_always", "first_samples"):
             check_bool(getattr(self, name), name)
+        if self.diffevo_options is not None and not isinstance(self.diffevo_options, Mapping):
+            raise TypeError(f"diffevo_options must be a dict of DiffEvo arguments, got "
+                            f"{type(self.diffevo_options).__name__} {self.diffevo_options!r}")
         if self.niche_rule not in NICHE_RULES:
             raise ValueError(f"niche_rule must be 'hill-valley' or 'radius', got {self.niche_rule!r}")
         if self.radius is not None and self.niche_rule != "radius":
