@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from diffevo import run_log
 from diffevo.validation import check_bool, check_positive_int
 
 from .creator import ImageCreator
@@ -57,16 +58,7 @@ def _key(prompt: str, method: str, seed: int) -> tuple[str, str, int]:
 
 def read_records(out: str | Path) -> list[dict[str, Any]]:
     """All records in ``<out>/runs.jsonl`` (an incomplete last line from a crash is ignored)."""
-    path = Path(out) / RECORDS
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
+    return run_log.read_records(Path(out) / RECORDS)
 
 
 def image_features(evaluator: Any, images: torch.Tensor) -> tuple[torch.Tensor, str]:
@@ -174,24 +166,23 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
     settings = _settings(budget, popsize, creator_for(0), evaluator, method_options)
     if genome_options:
         settings["genome_options"] = dict(sorted(genome_options.items()))
-    _check_config(out, settings)
-    done = {_key(r["prompt"], r["method"], r["seed"]) for r in read_records(out)}
-    todo = [(i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
-            if _key(p.prompt, m, s) not in done]
-    bar = tqdm(total=len(todo) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
-    baselines: dict[tuple[int, int], dict[str, Any]] = {}
-    try:
-        for i, p, seed, method in todo:
-            if (i, seed) not in baselines:
-                baselines[(i, seed)] = _baseline(creator_for(seed), evaluator, p.prompt, out, i, seed, judge)
-            base = baselines[(i, seed)]
-            record = _one_run(creator_for(seed), evaluator, p, i, seed, method, budget, popsize, base, out,
-                              method_options.get(method, {}), bar, judge, genome_options)
-            with open(out / RECORDS, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
-    finally:
-        bar.close()
-    return write_outputs(out, prompts, methods, seeds, figures=figures)
+    with run_log.RunLog(out, RECORDS) as log:        # one process per folder; a torn last line is cut
+        _check_config(out, settings)
+        done = {_key(r["prompt"], r["method"], r["seed"]) for r in log.records()}
+        todo = [(i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
+                if _key(p.prompt, m, s) not in done]
+        bar = tqdm(total=len(todo) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
+        baselines: dict[tuple[int, int], dict[str, Any]] = {}
+        try:
+            for i, p, seed, method in todo:
+                if (i, seed) not in baselines:
+                    baselines[(i, seed)] = _baseline(creator_for(seed), evaluator, p.prompt, out, i, seed, judge)
+                base = baselines[(i, seed)]
+                log.append(_one_run(creator_for(seed), evaluator, p, i, seed, method, budget, popsize, base, out,
+                                    method_options.get(method, {}), bar, judge, genome_options))
+        finally:
+            bar.close()
+        return write_outputs(out, prompts, methods, seeds, figures=figures)
 
 
 def _judged(judge: Judge | None, image: torch.Tensor, prompt: str) -> dict[str, float]:

@@ -12,7 +12,6 @@ shared file system on a Ray cluster).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from diffevo.evaluation import Backend
+from diffevo.run_log import RunLog
 from diffevo.validation import check_bool, check_positive_int
 
 from .creator import ImageCreator
@@ -32,7 +32,6 @@ from .image_bench import (
     _key,
     _one_run,
     _settings,
-    read_records,
     write_outputs,
 )
 from .image_fitness import ImageRecipe
@@ -124,20 +123,20 @@ def run_image_bench_on_workers(recipe: ImageRecipe, backend: Backend, prompts: S
     spec = BenchSpec(recipe, str(out), budget, popsize, method_options, dict(genome_options or {}), judge)
     (settings,) = backend.map(bench_settings, [(spec,)])
     (out / "images").mkdir(parents=True, exist_ok=True)
-    _check_config(out, settings)
-    done = {_key(r["prompt"], r["method"], r["seed"]) for r in read_records(out)}
-    jobs = [(spec, i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
-            if _key(p.prompt, m, s) not in done]
-    bar = tqdm(total=len(jobs) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
+    with RunLog(out, RECORDS) as log:        # one process per folder; a torn last line is cut
+        _check_config(out, settings)
+        done = {_key(r["prompt"], r["method"], r["seed"]) for r in log.records()}
+        jobs = [(spec, i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
+                if _key(p.prompt, m, s) not in done]
+        bar = tqdm(total=len(jobs) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
 
-    def finished(_: int, record: dict[str, Any]) -> None:
-        with open(out / RECORDS, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-        bar.update(budget)
+        def finished(_: int, record: dict[str, Any]) -> None:
+            log.append(record)
+            bar.update(budget)
 
-    try:
-        if jobs:
-            backend.map(bench_job, jobs, on_result=finished)
-    finally:
-        bar.close()
-    return write_outputs(out, prompts, methods, seeds, figures=figures)
+        try:
+            if jobs:
+                backend.map(bench_job, jobs, on_result=finished)
+        finally:
+            bar.close()
+        return write_outputs(out, prompts, methods, seeds, figures=figures)

@@ -90,3 +90,24 @@ def test_resume_refuses_other_settings_and_options_are_checked(tiny_models, tmp_
                            (["--popsize", "0"], "--popsize")):
         assert main(bad + extra) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_second_process_on_the_same_folder_is_refused_and_nothing_is_written(tmp_path):
+    from diffevo.run_log import FolderBusy, RunLog
+
+    pipe = tiny_pipeline()
+    prompts = [PartiPrompt("a cat", "custom", "")]
+    calls = []
+
+    def bright(images):
+        calls.append(images.shape[0])
+        return images.mean(dim=(1, 2, 3))
+
+    with RunLog(tmp_path / "r", "runs.jsonl"):                 # another image-bench holds the folder
+        with pytest.raises(FolderBusy, match="in use by pid"):
+            run_image_bench(pipe, bright, prompts, ["best-of-n"], [0], 8, 4, tmp_path / "r", progress=False,
+                            figures=False)
+    assert calls == [] and not (tmp_path / "r" / "runs.jsonl").exists()
+    records = run_image_bench(pipe, bright, prompts, ["best-of-n"], [0], 8, 4, tmp_path / "r", progress=False,
+                              figures=False)                    # free again: runs, and the lock is released
+    assert len(records) == 1 and not (tmp_path / "r" / ".runs.jsonl.lock").exists()
