@@ -144,7 +144,7 @@ def test_clip_meets_the_zero_shot_bar_and_random_clip_does_not(held_out):
 def test_aesthetic_head_tracks_the_true_neatness_on_held_out_digits(held_out):
     from scipy.stats import pearsonr
 
-    from diffevo.latent.digits.train import degrade
+    from diffevo.latent.digits.data import degrade
     from diffevo.latent.evaluators import load_evaluator
 
     images, _ = held_out
@@ -278,7 +278,7 @@ def test_mean_ci_matches_student_t():
 
 @pytest.mark.slow
 def test_training_command_writes_a_verifiable_world(tmp_path):
-    from diffevo.latent.digits.train import main as train_main
+    from diffevo.latent.digits.cli_train import main as train_main
 
     out = tmp_path / "world"
     assert train_main(["--quick", "--out", str(out)]) == 0

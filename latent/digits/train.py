@@ -1,4 +1,4 @@
-"""Train the whole digits world, seeded, on a CPU: ``python -m diffevo.latent.digits.train [--out DIR]``.
+"""Train the whole digits world, seeded, on a CPU: ``python -m diffevo.latent.digits.cli_train [--out DIR]``.
 
 Stages (each seeded from ``--seed``; the step counts are :class:`TrainingConfig`'s fields):
 
@@ -26,12 +26,10 @@ library versions may differ in the last bits of floating-point sums. About 15 mi
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
 import platform
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -57,7 +55,7 @@ from .models import CLIP_CONFIG, build_generator, encode_captions, time_ids
 from .neatness import neatness
 from .tokenizer import write_word_vocab
 
-__all__ = ["TrainingConfig", "train_world", "degrade", "main"]
+__all__ = ["TrainingConfig", "train_world", "degrade"]
 
 HEAD_LAYERS = (0, 2, 4, 6, 7)
 
@@ -98,7 +96,8 @@ def _batches(n: int, batch: int, generator: torch.Generator) -> Iterator[torch.T
             yield order[start:start + batch]
 
 
-def _log(message: str) -> None:
+def log_progress(message: str) -> None:
+    """Print one line of training progress (flushed, so a long run shows where it is)."""
     print(message, flush=True)
 
 
@@ -147,7 +146,7 @@ def train_vae(vae: Any, data: WorldData, config: TrainingConfig) -> float:
         loss.backward()
         optimizer.step()
         if step % 100 == 0 or step == config.vae_steps - 1:
-            _log(f"  vae step {step:5d}  loss {loss.item():.4f}")
+            log_progress(f"  vae step {step:5d}  loss {loss.item():.4f}")
     vae.eval()
     with torch.no_grad():
         latents = torch.cat([vae.encode(images[i:i + 512]).latent_dist.mean for i in range(0, len(images), 512)])
@@ -219,7 +218,7 @@ def train_generator(components: dict[str, Any], latents: torch.Tensor, data: Wor
                 p_ema.lerp_(p, 1 - decay)
         running = loss.item() if step == 0 else 0.98 * running + 0.02 * loss.item()
         if step % 100 == 0 or step == config.unet_steps - 1:
-            _log(f"  generator step {step:5d}  loss {running:.4f}  ({len(cache)} captions encoded)")
+            log_progress(f"  generator step {step:5d}  loss {running:.4f}  ({len(cache)} captions encoded)")
     ema.set_attn_processor(AttnProcessor2_0())
     return {"unet": ema}
 
@@ -261,7 +260,7 @@ def train_clip(data: WorldData, config: TrainingConfig) -> torch.nn.Module:
         loss.backward()
         optimizer.step()
         if step % 100 == 0 or step == config.clip_steps - 1:
-            _log(f"  clip step {step:5d}  loss {loss.item():.4f}")
+            log_progress(f"  clip step {step:5d}  loss {loss.item():.4f}")
     return model.eval()
 
 
@@ -302,7 +301,7 @@ def train_head(embeds: torch.Tensor, targets: torch.Tensor, config: TrainingConf
             loss.backward()
             optimizer.step()
             if step % 500 == 0 or step == config.head_steps - 1:
-                _log(f"  head step {step:5d}  mse {loss.item():.4f}")
+                log_progress(f"  head step {step:5d}  mse {loss.item():.4f}")
     return {f"layers.{k}": v.detach().clone() for k, v in layers.state_dict().items()}
 
 
@@ -322,10 +321,10 @@ def _versions() -> dict[str, str]:
 
 def _timed(stages: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
     start = time.perf_counter()
-    _log(f"[{name}]")
+    log_progress(f"[{name}]")
     out = fn()
     stages[name] = round(time.perf_counter() - start, 1)
-    _log(f"[{name}] {stages[name]:.1f} s")
+    log_progress(f"[{name}] {stages[name]:.1f} s")
     return out
 
 
@@ -342,7 +341,7 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
     stages: dict[str, float] = {}
     started = time.perf_counter()
     data = _timed(stages, "data", lambda: build_data(config))
-    _log(f"  {data.ink.shape[0]} training images (train split + {config.augmented_copies} augmented copies)")
+    log_progress(f"  {data.ink.shape[0]} training images (train split + {config.augmented_copies} augmented copies)")
     with tempfile.TemporaryDirectory() as vocab:
         components = build_generator(vocab, seed=config.seed)
     scaling = _timed(stages, "autoencoder", lambda: train_vae(components["vae"], data, config))
@@ -372,7 +371,7 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
     stages["total"] = round(time.perf_counter() - started, 1)
     manifest = {
         "world": "digits",
-        "command": command or "python -m diffevo.latent.digits.train",
+        "command": command or "python -m diffevo.latent.digits.cli_train",
         "settings": asdict(config),
         "attribute_bands": {"low": data.bands.low, "high": data.bands.high},
         "vae_scaling_factor": scaling,
@@ -383,28 +382,3 @@ def train_world(out: str | Path, config: TrainingConfig = TrainingConfig(), comm
     }
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
     return manifest
-
-
-def main(argv: list[str] | None = None) -> int:
-    from .world import WORLD_DIR
-
-    parser = argparse.ArgumentParser(prog="python -m diffevo.latent.digits.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(WORLD_DIR), help=f"output folder (default {WORLD_DIR}, the shipped one)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
-    parser.add_argument("--quick", action="store_true", help="a few steps per stage (a smoke test, not a world)")
-    args = parser.parse_args(argv)
-    if args.seed < 0:
-        parser.error(f"--seed must be >= 0, got {args.seed}")
-    config = TrainingConfig(seed=args.seed)
-    if args.quick:
-        config = TrainingConfig(seed=args.seed, augmented_copies=1, vae_steps=3, unet_steps=3, clip_steps=3,
-                                head_steps=3, unet_batch=16, clip_batch=16, vae_batch=16)
-    command = "python -m diffevo.latent.digits.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    manifest = train_world(args.out, config, command=command.strip())
-    _log(json.dumps(manifest["measures"], indent=1))
-    _log(f"wrote {args.out} in {manifest['seconds']['total']:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """The shipped digits world: where its weights live, how they are checked, and what they measure.
 
-``latent/data/digits_world/`` holds (written by ``python -m diffevo.latent.digits.train``):
+``latent/data/digits_world/`` holds (written by ``python -m diffevo.latent.digits.cli_train``):
 
 - ``generator/``: a diffusers ``StableDiffusionXLPipeline`` folder (``save_pretrained``, fp16 safetensors);
   it loads with ``StableDiffusionXLPipeline.from_pretrained`` like ``stabilityai/sdxl-turbo``;
@@ -122,7 +122,7 @@ def verify_world(folder: str | Path = WORLD_DIR) -> dict[str, Any]:
 
     folder = Path(folder)
     manifest_path = folder / MANIFEST_FILE
-    fix = "reinstall diffevo-reimpl, or retrain the world with `python -m diffevo.latent.digits.train --out FOLDER`"
+    fix = "reinstall diffevo-reimpl, or retrain the world with `python -m diffevo.latent.digits.cli_train --out FOLDER`"
     if not manifest_path.is_file():
         raise ValueError(f"digits world: no {MANIFEST_FILE} in {folder}; {fix}")
     try:
