@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from evaluation_workers import always_fails, sphere
+from evaluation_workers import SlowSphere, always_fails, sphere
 
 from diffevo import optimize
 from diffevo.cli import main
@@ -80,19 +80,20 @@ def test_optimize_raises_when_every_evaluation_failed():
         optimize(always_fails, 2, evaluator=backend, popsize=4, steps=2, seed=0)
 
 
-@pytest.mark.slow   # worker processes started with spawn (torch imported in each), killed and restarted: 10-40 s
-def test_cli_run_where_every_evaluation_times_out_fails_fast_in_one_line(monkeypatch, capsys):
+@pytest.mark.slow
+def test_a_generation_where_every_chunk_times_out_is_tried_a_bounded_number_of_times(monkeypatch):
     from diffevo.evaluation.pool import PoolWorkers
 
     restarts = []
     real_restart = PoolWorkers.restart
     monkeypatch.setattr(PoolWorkers, "restart", lambda self, slot: (restarts.append(slot), real_restart(self, slot)))
-    code = main(["optimize", "--popsize", "4", "--steps", "2", "--workers", "2", "--eval-timeout", "1e-6",
-                 "--output", "none", "--quiet"])
-    out, err = capsys.readouterr()
-    assert code == 1 and "best objective" not in out
-    assert err.count("\n") == 1 and "all 4 evaluations failed" in err and "timed out after 1e-06 s" in err
-    assert len(restarts) == 2 * 3     # 2 chunks x (retries + 1); it was 18 restarts (62 s)
+    pool = ProcessPool(2, timeout=0.5, retries=2, on_failure="worst", start_method="fork")
+    with pytest.raises(EvaluationError, match="all 4 evaluations failed"):
+        optimize(SlowSphere(30.0), 3, popsize=4, steps=2, evaluator=pool, seed=0)
+    assert len(restarts) == 2 * 3     # 2 chunks x (retries + 1), never split member by member (it was 18)
+    # (the CLI case, --eval-timeout 1e-6 on the built-in task, races: a member may answer within the
+    # timeout, so whether a whole generation fails varies; the one-line exit 1 on the CLI is tested below with a
+    # fitness that fails deterministically, and on every subcommand by test_evaluation_error_is_one_line_...)
 
 
 def test_cli_run_with_no_finite_fitness_says_it_failed(monkeypatch, capsys):
