@@ -14,7 +14,7 @@ Two kinds of table:
 
 "Before any work": no fitness call, no file or folder in an empty working folder (checkpoint and output paths
 point into it), and for the image commands no pipeline loaded (the loaders are replaced by ones that fail the
-test) and the refusal well under a second.
+test). No wall-clock bounds: timing belongs in benchmarks, and a loaded CI machine would make it flaky.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import time
 import warnings
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from diffevo.niching import NichingConfig, niching_search
 from diffevo.validation import NonFiniteFitnessWarning
 
 NAN, INF = float("nan"), float("inf")
-REFUSAL_SECONDS = 2.0       # a refusal comes before any model loads: well under a second; slack for a busy machine
 
 
 def sphere(x: torch.Tensor) -> torch.Tensor:
@@ -72,14 +70,11 @@ def one_line(message: str) -> str:
 
 def refused(argv: list[str], capsys) -> tuple[int, str]:
     """Run the CLI; returns (exit status, the one stderr line); checks nothing went to stdout."""
-    start = time.perf_counter()
     code = main(argv)
-    seconds = time.perf_counter() - start
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, f"{argv}: stderr is not one line: {captured.err!r}"
     assert captured.out == "" and "Traceback" not in captured.err
-    assert seconds < REFUSAL_SECONDS, f"{argv}: the refusal took {seconds:.1f} s"
     return code, lines[0]
 
 
