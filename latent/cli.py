@@ -99,6 +99,13 @@ def _check_args(args: argparse.Namespace) -> None:
     resolve_models(args)
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
+    if isinstance(args.latent_dim, int):
+        from .model_config import genome_dim
+
+        dim = genome_dim(args.model, args.genome, args.size)    # None for a hub model: DiffEvo checks it later
+        if dim is not None and args.latent_dim > dim:
+            raise ValueError(f"--latent-dim {args.latent_dim}: latent_dim must be at most the {args.genome} genome's "
+                             f"dimension {dim} for {args.model}")
 
 
 def cmd_image(args: argparse.Namespace) -> int:

@@ -287,21 +287,17 @@ def test_a_run_where_every_fitness_is_nan_exits_1_in_one_line_on_the_niching_sea
     assert one_line(captured.err) and "no member of the run got a finite fitness" in captured.err
 
 
-@pytest.mark.xfail(strict=True, reason="image --latent-dim above the genome's dimension is refused by DiffEvo only "
-                                       "once the pipeline has loaded (the genome's size comes from the model); "
-                                       "a check before loading needs the dimension from the model's config")
 def test_image_latent_dim_above_the_genome_is_refused_before_the_pipeline_loads(work, no_pipeline, capsys):
     code, line = refused(["image", "a cat", "--world", "digits", "--latent-dim", "100000000",
                           "--out", str(work / "out"), "--quiet"], capsys)
     assert code == 2 and "latent_dim" in line
 
 
-@pytest.mark.slow       # loads the digits world (2-8 s)
 def test_image_latent_dim_above_the_genome_is_still_one_line_and_writes_nothing(work, capsys):
     code = main(["image", "a 3", "--world", "digits", "--latent-dim", "100000000", "--popsize", "4",
                  "--generations", "2", "--out", str(work / "out"), "--checkpoint", str(work / "c.pt"), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and one_line(err) and "latent_dim must be at most dim=" in err
+    assert code == 2 and one_line(err) and "latent_dim must be at most the prompt genome's dimension 4896" in err
     assert list(work.iterdir()) == []
 
 
