@@ -111,6 +111,30 @@ def _check_config(out: Path, settings: dict[str, Any]) -> None:
         path.write_text(json.dumps(settings, indent=1))
 
 
+def check_bench_arguments(budget: int, popsize: int, methods: Sequence[str], seeds: Iterable[int],
+                          prompts: Sequence[PartiPrompt], progress: bool, figures: bool, judge: Judge | None,
+                          method_options: dict[str, dict[str, Any]] | None
+                          ) -> tuple[int, int, list[str], list[int], list[PartiPrompt], dict[str, dict[str, Any]]]:
+    """Refuse invalid image-bench settings in one line before any work; returns them checked and normalised:
+    (budget, popsize, methods, seeds, prompts, method_options)."""
+    budget, popsize = check_budget(budget, popsize)
+    methods = check_methods(methods, budget, popsize)
+    seeds = [check_positive_int(s, "seed", 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: give at least one seed")
+    prompts = list(prompts)
+    if not prompts or not all(isinstance(p, PartiPrompt) for p in prompts):
+        raise ValueError("prompts: give a non-empty list of PartiPrompt (diffevo.latent.prompts)")
+    check_bool(progress, "progress")
+    check_bool(figures, "figures")
+    if judge is not None and not callable(judge):
+        raise TypeError(f"judge must be a callable (images, prompt) -> dict, got {type(judge).__name__}")
+    method_options = dict(method_options or {})
+    for m in method_options:
+        check_peer(m)
+    return budget, popsize, list(methods), seeds, prompts, method_options
+
+
 def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt], methods: Sequence[str],
                     seeds: Iterable[int], budget: int, popsize: int, out: str | Path, *, steps: int = 1,
                     size: int | None = None, batch_size: int = 4, model: str = "pipeline",
@@ -141,21 +165,8 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
             ``prompt_clamp``, ``pooled_clamp``) for every method; default the SDXL-calibrated ones (a world's
             own: :meth:`diffevo.latent.digits.world.World.genome_options`).
     """
-    budget, popsize = check_budget(budget, popsize)
-    methods = check_methods(methods, budget, popsize)
-    seeds = [check_positive_int(s, "seed", 0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds: give at least one seed")
-    prompts = list(prompts)
-    if not prompts or not all(isinstance(p, PartiPrompt) for p in prompts):
-        raise ValueError("prompts: give a non-empty list of PartiPrompt (diffevo.latent.prompts)")
-    check_bool(progress, "progress")
-    check_bool(figures, "figures")
-    if judge is not None and not callable(judge):
-        raise TypeError(f"judge must be a callable (images, prompt) -> dict, got {type(judge).__name__}")
-    method_options = dict(method_options or {})
-    for m in method_options:
-        check_peer(m)
+    budget, popsize, methods, seeds, prompts, method_options = check_bench_arguments(
+        budget, popsize, methods, seeds, prompts, progress, figures, judge, method_options)
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
 

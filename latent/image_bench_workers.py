@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 
 from diffevo.evaluation import Backend
 from diffevo.run_log import RunLog
-from diffevo.validation import check_bool, check_positive_int
 
 from .creator import ImageCreator
 from .image_bench import (
@@ -32,10 +31,10 @@ from .image_bench import (
     _key,
     _one_run,
     _settings,
+    check_bench_arguments,
     write_outputs,
 )
 from .image_fitness import ImageRecipe
-from .peers import check_methods, check_peer
 from .prompts import PartiPrompt
 
 _BUILT: dict[ImageRecipe, tuple[Any, Any]] = {}
@@ -107,18 +106,8 @@ def run_image_bench_on_workers(recipe: ImageRecipe, backend: Backend, prompts: S
     doc); the models come from ``recipe`` (its prompt is not used). Returns all records."""
     if not isinstance(recipe, ImageRecipe) or not isinstance(backend, Backend):
         raise TypeError("run_image_bench_on_workers needs an ImageRecipe and a diffevo.evaluation Backend")
-    methods = check_methods(methods, budget, popsize)
-    seeds = [check_positive_int(s, "seed", 0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds: give at least one seed")
-    prompts = list(prompts)
-    if not prompts or not all(isinstance(p, PartiPrompt) for p in prompts):
-        raise ValueError("prompts: give a non-empty list of PartiPrompt (diffevo.latent.prompts)")
-    check_bool(progress, "progress")
-    check_bool(figures, "figures")
-    method_options = dict(method_options or {})
-    for m in method_options:
-        check_peer(m)
+    budget, popsize, methods, seeds, prompts, method_options = check_bench_arguments(
+        budget, popsize, methods, seeds, prompts, progress, figures, judge, method_options)
     out = Path(out)
     spec = BenchSpec(recipe, str(out), budget, popsize, method_options, dict(genome_options or {}), judge)
     (settings,) = backend.map(bench_settings, [(spec,)])
