@@ -27,6 +27,7 @@ from .validation import (
     check_positive_int,
     check_real,
     check_seed,
+    unknown_fields,
 )
 
 DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -92,11 +93,10 @@ class DiffEvoOptions:
 
     def with_options(self, **options: Any) -> DiffEvoOptions:
         """A copy with ``options`` (field names) replaced; an unknown name raises a TypeError naming it."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(options) - known)
+        unknown, known = unknown_fields(self, options)
         if unknown:
             raise TypeError(f"DiffEvo got unknown option(s) {', '.join(unknown)}; its arguments are dim, popsize, "
                             "steps, bounds, center, scale, fitness_map, temperature, noise, maximize, minimize, "
                             f"seed, device, latent_dim, projection, options; DiffEvoOptions fields: "
-                            f"{', '.join(sorted(known))}")
+                            f"{', '.join(known)}")
         return dataclasses.replace(self, **options) if options else self

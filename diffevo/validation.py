@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +210,11 @@ def as_fitness(fitness: Any, popsize: int, nonfinite: str, warn: bool = True) ->
 
 def check_nonfinite_policy(policy: str) -> str:
     return check_choice(policy, "nonfinite policy", NONFINITE_POLICIES)
+
+
+def unknown_fields(instance: Any, names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(the ``names`` that are not fields of the dataclass ``instance``, sorted; its field names, sorted)."""
+    import dataclasses
+
+    known = sorted(f.name for f in dataclasses.fields(instance))
+    return sorted(set(names) - set(known)), known

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..validation import check_bool, check_positive_int, check_real
+from ..validation import check_bool, check_positive_int, check_real, unknown_fields
 
 NICHE_RULES = ("hill-valley", "radius")
 
@@ -122,11 +122,10 @@ class NichingConfig:
 
     def with_options(self, **options: Any) -> NichingConfig:
         """A copy with ``options`` (field names) replaced; an unknown name raises a TypeError naming it."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(options) - known)
+        unknown, known = unknown_fields(self, options)
         if unknown:
             raise TypeError(f"niching_search got unknown option(s) {', '.join(unknown)}; NichingConfig fields: "
-                            f"{', '.join(sorted(known))}")
+                            f"{', '.join(known)}")
         if "diffevo_options" in options and options["diffevo_options"] is None:
             options["diffevo_options"] = {}
         return dataclasses.replace(self, **options) if options else self
