@@ -30,6 +30,8 @@ import torch
 
 from diffevo.validation import check_positive_int
 
+from .sampler import SCHEDULERS, make_scheduler
+
 DEFAULT_MODEL = "stabilityai/sdxl-turbo"
 MAX_STEPS = 50
 
@@ -168,8 +170,12 @@ class ImageCreator:
         model: hub name or local diffusers folder (default ``stabilityai/sdxl-turbo``); ignored if
             ``pipeline`` is given (then it is only a label).
         pipeline: a ready ``StableDiffusionXLPipeline`` (tests, custom set-ups).
-        steps: denoising steps per image (1-4 for sdxl-turbo; default 1).
-        guidance_scale: classifier-free guidance (0 for sdxl-turbo: no negative prompt, one UNet pass a step).
+        steps: denoising steps per image (1-4 for sdxl-turbo; default 1; up to 50 for many-step SDXL models).
+        guidance_scale: classifier-free guidance (0 for sdxl-turbo: no negative prompt, one UNet pass a step;
+            above 1 every step costs two UNet passes, the conditional and the unconditional one).
+        scheduler: None = the pipeline's own scheduler; or a one-step scheduler by name
+            (:data:`diffevo.latent.sampler.SCHEDULERS`: 'euler', 'euler-ancestral', 'ddim', 'ddpm'), built from
+            the pipeline's scheduler config (the creator's own instance; a shared pipeline is left as it is).
         size: image height = width in pixels; default the model's native size (512 for sdxl-turbo).
         batch_size: images per pipeline call (a population is generated in chunks of this size).
         seed: seeds the initial latents and every image's per-step noise generator.
@@ -177,12 +183,14 @@ class ImageCreator:
 
     Attributes: ``pipe``, ``latents`` (1, C, h, w) the run's initial noise, ``embedding_dims`` (text width,
     pooled width) the UNet takes (None if its config does not say), ``pipe_seconds`` (time inside
-    pipeline calls, summed), ``images_generated``.
+    pipeline calls, summed), ``images_generated``, ``nfe`` (UNet passes on one image each, summed over every
+    image made by :meth:`generate` and by the step-wise :attr:`sampler`; ``passes_per_step`` per image and step).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, *, pipeline: Any = None, steps: int = 1,
                  guidance_scale: float = 0.0, size: int | None = None, batch_size: int = 4, seed: int = 0,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+                 scheduler: str | None = None, device: str | torch.device | None = None,
+                 dtype: torch.dtype | None = None) -> None:
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a hub name or a local folder, got {model!r}")
         self.steps = check_positive_int(steps, "steps", 1, MAX_STEPS)
@@ -194,6 +202,10 @@ class ImageCreator:
         self.seed = check_positive_int(seed, "seed", 0)
         if size is not None:
             check_positive_int(size, "size", 8)
+        if scheduler is not None and scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler must be one of {sorted(SCHEDULERS)} or None (the pipeline's own), "
+                             f"got {scheduler!r}")
+        self.scheduler_name = scheduler
         self.model = model
         if pipeline is None:
             self.pipe = load_sdxl_pipeline(model, device, dtype)
@@ -219,6 +231,49 @@ class ImageCreator:
         self.latents = torch.randn((1, *self.latent_shape), generator=gen, dtype=torch.float32)
         self.pipe_seconds = 0.0
         self.images_generated = 0
+        self.nfe = 0
+        self._scheduler = self.make_scheduler()
+        self._sampler: Any = None
+        self._negative: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    # ----------------------------------------------------------------- sampling
+    @property
+    def passes_per_step(self) -> int:
+        """UNet passes per image and step: 2 under classifier-free guidance (as the pipeline decides it:
+        ``guidance_scale > 1`` and a UNet without a guidance embedding), else 1."""
+        cfg = self.guidance_scale > 1 and self.pipe.unet.config.time_cond_proj_dim is None
+        return 2 if cfg else 1
+
+    @property
+    def nfe_per_image(self) -> int:
+        """UNet passes one image of :meth:`generate` costs: ``steps * passes_per_step``."""
+        return self.steps * self.passes_per_step
+
+    def make_scheduler(self) -> Any:
+        """A fresh instance of this creator's scheduler (the pipeline's own class unless ``scheduler`` names one)."""
+        config = self.pipe.scheduler.config
+        if self.scheduler_name is None:
+            return type(self.pipe.scheduler).from_config(config)
+        return make_scheduler(self.scheduler_name, config)
+
+    @property
+    def sampler(self) -> Any:
+        """The step-wise :class:`~diffevo.latent.sampler.DenoisingSampler` on this creator (built once)."""
+        if self._sampler is None:
+            from .sampler import DenoisingSampler
+
+            self._sampler = DenoisingSampler(self)
+        return self._sampler
+
+    @torch.no_grad()
+    def negative_conditioning(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The unconditional (negative) embeddings classifier-free guidance uses, as the pipeline makes them for
+        no negative prompt: ``(prompt_embeds (1, L, D), pooled (1, P))``."""
+        if self._negative is None:
+            _, neg, _, neg_pooled = self.pipe.encode_prompt("", device=self.device, num_images_per_prompt=1,
+                                                            do_classifier_free_guidance=True)
+            self._negative = neg.detach().to("cpu", torch.float32), neg_pooled.detach().to("cpu", torch.float32)
+        return self._negative
 
     # ----------------------------------------------------------------- prompts
     @torch.no_grad()
@@ -262,12 +317,18 @@ class ImageCreator:
         lat = self.latents.expand(n, *self.latent_shape) if latents is None else latents
         generators = [torch.Generator(device=self.device).manual_seed(self.seed + 1) for _ in range(n)]
         start = time.perf_counter()
-        result = self.pipe(prompt_embeds=pe.to(self.device, self.dtype),
-                           pooled_prompt_embeds=pooled.to(self.device, self.dtype),
-                           latents=lat.to(self.device, self.dtype).contiguous(), generator=generators,
-                           num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
-                           height=self.size, width=self.size, output_type="pt")
+        shared = self.pipe.scheduler
+        self.pipe.scheduler = self._scheduler           # this creator's scheduler, the shared one restored after
+        try:
+            result = self.pipe(prompt_embeds=pe.to(self.device, self.dtype),
+                               pooled_prompt_embeds=pooled.to(self.device, self.dtype),
+                               latents=lat.to(self.device, self.dtype).contiguous(), generator=generators,
+                               num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
+                               height=self.size, width=self.size, output_type="pt")
+        finally:
+            self.pipe.scheduler = shared
         images = result.images.to("cpu", torch.float32).clamp(0, 1)
+        self.nfe += n * self.nfe_per_image
         self.pipe_seconds += time.perf_counter() - start
         self.images_generated += n
         return images

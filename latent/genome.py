@@ -315,3 +315,61 @@ class NoiseGenome:
 
     def __repr__(self) -> str:
         return f"NoiseGenome(dim={self.dim}, latents={self.shape})"
+
+
+class IntermediateGenome:
+    """A sampler's state at step ``step`` (an intermediate denoising state) as one flat vector.
+
+    The search lives around the prompt's plain trajectory: ``center = sqrt(1 - rate^2) * plain_state`` and
+    ``scale = rate * vp_scale``, so a standard-normal member ``y`` is the state
+    ``sqrt(1 - rate^2) * plain_state + rate * vp_scale * y``: exactly EvoSearch's marginal-keeping mutation of the
+    plain state (:func:`diffevo.latent.sampler.mutate_state`), with ``rate^2`` the share of fresh noise. Images are
+    the states finished by the sampler's remaining ``steps - step`` steps
+    (:meth:`diffevo.latent.sampler.DenoisingSampler.finish`).
+
+    Args:
+        step: the sampler step the states belong to (0 = the initial noise, scaled; must be < the sampler's steps).
+        plain_state: (1, C, h, w) or (C, h, w), the prompt's plain trajectory at ``step``.
+        vp_scale: the state's size relative to a variance-preserving one (``DenoisingSampler.vp_scale(step)``).
+        rate: the mutation rate in (0, 1].
+    """
+
+    def __init__(self, step: int, plain_state: torch.Tensor, vp_scale: float, rate: float) -> None:
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"step must be an integer >= 0, got {step!r}")
+        plain = _as_batch(plain_state, 3, "plain_state")
+        if plain.shape[0] != 1:
+            raise ValueError(f"plain_state must be one state, got a batch of {plain.shape[0]}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+            raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
+        self.step, self.rate, self.vp_scale = step, float(rate), _positive(vp_scale, "vp_scale")
+        self.shape = tuple(int(v) for v in plain.shape[1:])
+        self.dim = int(plain[0].numel())
+        self.plain = plain.detach().to("cpu", torch.float32).reshape(1, self.dim).clone()
+        self.center = (math.sqrt(1 - self.rate ** 2) * self.plain[0]).clone()
+        self.scale = torch.full((self.dim,), self.rate * self.vp_scale)
+
+    def to_tensors(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        """x (B, dim) or (dim,) -> (states (B, C, h, w),) float32."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}")
+        if x.ndim == 1:
+            x = x.unsqueeze(0)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (B, {self.dim}) for this IntermediateGenome, got {tuple(x.shape)}")
+        return (x.to(torch.float32).reshape(x.shape[0], *self.shape),)
+
+    def from_tensors(self, states: torch.Tensor) -> torch.Tensor:
+        """states (B, C, h, w) or unbatched -> x (B, dim) float32."""
+        st = _as_batch(states, 3, "states")
+        if tuple(st.shape[1:]) != self.shape:
+            raise ValueError(f"states must have shape (B, {', '.join(map(str, self.shape))}), got {tuple(st.shape)}")
+        return st.reshape(st.shape[0], -1).to(torch.float32)
+
+    def baseline_x(self, latents: torch.Tensor) -> torch.Tensor:
+        """(1, dim): the plain trajectory's state at ``step`` (the run's noise ``latents`` denoised to it)."""
+        return self.plain.clone()
+
+    def __repr__(self) -> str:
+        return (f"IntermediateGenome(step={self.step}, states={self.shape}, rate={self.rate:g}, "
+                f"vp_scale={self.vp_scale:.4g})")

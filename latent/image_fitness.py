@@ -27,12 +27,15 @@ from .genome import (
     DEFAULT_PROMPT_CLAMP,
     DEFAULT_PROMPT_SCALE,
     Genome,
+    IntermediateGenome,
     NoiseGenome,
     PromptGenome,
     check_widths,
 )
 
-GENOMES = ("prompt", "noise")
+GENOMES = ("prompt", "noise", "intermediate")
+DEFAULT_INTERMEDIATE_RATE = 0.5
+"""Mutation rate of the intermediate-state genome (share of fresh noise = rate^2); see IntermediateGenome."""
 FITNESS_NAMES = ("eigo", "aesthetic", "clip")
 DEFAULT_CLIP_MODEL = "ViT-L-14"
 DEFAULT_CLIP_PRETRAINED = "openai"
@@ -94,10 +97,14 @@ class ImageFitness:
     Args:
         creator: the :class:`ImageCreator`.
         evaluator: ``evaluator(images, prompt) -> dict`` (see module doc) or a user callable ``images -> scores``.
-        genome: a :class:`PromptGenome`, :class:`NoiseGenome` or :class:`~diffevo.latent.joint_genome.JointGenome`.
-        prompt: the prompt (handed to the evaluator; for a NoiseGenome also the fixed conditioning).
+        genome: a :class:`PromptGenome`, :class:`NoiseGenome`, :class:`IntermediateGenome` (states at a sampler
+            step, finished by the creator's step-wise sampler) or :class:`~diffevo.latent.joint_genome.JointGenome`.
+        prompt: the prompt (handed to the evaluator; for a noise or intermediate genome also the fixed conditioning).
 
     After each call: ``last_images (popsize, 3, H, W)`` and ``last_components`` (evaluator output, on the CPU).
+    ``nfe_per_image``: UNet passes one evaluated image costs (fewer for an intermediate genome: only the
+    remaining steps); ``setup_nfe``: passes spent once to build the genome (the plain trajectory up to an
+    intermediate genome's step; else 0).
     """
 
     def __init__(self, creator: ImageCreator, evaluator: Any, genome: Genome, prompt: str) -> None:
@@ -105,8 +112,12 @@ class ImageFitness:
             raise TypeError(f"creator must be an ImageCreator, got {type(creator).__name__}")
         from .joint_genome import JointGenome
 
-        if not isinstance(genome, (PromptGenome, NoiseGenome, JointGenome)):
-            raise TypeError(f"genome must be a PromptGenome, NoiseGenome or JointGenome, got {type(genome).__name__}")
+        if not isinstance(genome, (PromptGenome, NoiseGenome, IntermediateGenome, JointGenome)):
+            raise TypeError(f"genome must be a PromptGenome, NoiseGenome, IntermediateGenome or JointGenome, got "
+                            f"{type(genome).__name__}")
+        if isinstance(genome, IntermediateGenome) and not genome.step < creator.steps:
+            raise ValueError(f"the intermediate genome's step {genome.step} must be below the creator's "
+                             f"{creator.steps} steps")
         noise = genome.noise if isinstance(genome, JointGenome) else genome
         if isinstance(noise, NoiseGenome) and noise.shape != creator.latent_shape:
             raise ValueError(f"the noise genome's latents {noise.shape} differ from the creator's "
@@ -118,14 +129,26 @@ class ImageFitness:
             raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
         self.creator, self.genome, self.prompt = creator, genome, prompt
         self.evaluator = as_evaluator(evaluator)
-        self._cond = creator.encode(prompt) if isinstance(genome, NoiseGenome) else None
+        self._cond = creator.encode(prompt) if isinstance(genome, (NoiseGenome, IntermediateGenome)) else None
+        self.setup_nfe = 0
         self.last_images: torch.Tensor | None = None
         self.last_components: dict[str, torch.Tensor] = {}
 
+    @property
+    def nfe_per_image(self) -> int:
+        """UNet passes one image of this fitness costs."""
+        if isinstance(self.genome, IntermediateGenome):
+            return self.creator.sampler.nfe_per_image(self.genome.step)
+        return int(self.creator.nfe_per_image)
+
     @classmethod
     def for_prompt(cls, creator: ImageCreator, evaluator: Any, prompt: str, genome: str = "prompt",
-                   **genome_options: float) -> ImageFitness:
-        """Build the genome around ``prompt``'s own encoding (``genome='prompt'``) or the creator's latents."""
+                   **genome_options: Any) -> ImageFitness:
+        """Build the genome around ``prompt``'s own encoding (``genome='prompt'``), the creator's latents
+        (``'noise'``) or the plain trajectory's state at ``step`` (``'intermediate'``, options ``step``: default
+        half the creator's steps, ``rate``: default :data:`DEFAULT_INTERMEDIATE_RATE`)."""
+        if genome == "intermediate":
+            return cls.intermediate(creator, evaluator, prompt, **genome_options)
         if genome == "prompt":
             prompt_embeds, pooled = creator.encode(prompt)
             text_dim, pooled_dim = creator.embedding_dims or (None, None)
@@ -138,8 +161,31 @@ class ImageFitness:
             raise ValueError(f"unknown genome {genome!r}; choose one of {list(GENOMES)}")
         return cls(creator, evaluator, g, prompt)
 
+    @classmethod
+    def intermediate(cls, creator: ImageCreator, evaluator: Any, prompt: str, step: int | None = None,
+                     rate: float = DEFAULT_INTERMEDIATE_RATE) -> ImageFitness:
+        """The intermediate-state fitness: the prompt's plain trajectory (the creator's latents, its conditioning)
+        denoised to ``step`` (``step * passes`` UNet passes, counted in ``setup_nfe``) is the genome's centre."""
+        if step is None:
+            step = creator.steps // 2
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < creator.steps:
+            raise ValueError(f"step must be an integer in [0, {creator.steps - 1}] (the creator makes "
+                             f"{creator.steps}-step images), got {step!r}")
+        sampler = creator.sampler
+        cond = creator.encode(prompt)
+        before = creator.nfe
+        plain, _ = sampler.advance(sampler.initial_state(creator.latents), 0, step, cond)
+        genome = IntermediateGenome(step, plain, sampler.vp_scale(step), rate)
+        fit = cls(creator, evaluator, genome, prompt)
+        fit.setup_nfe = creator.nfe - before
+        return fit
+
     def images(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, dim) -> images (B, 3, H, W) float32 in [0, 1]."""
+        if isinstance(self.genome, IntermediateGenome):
+            (states,) = self.genome.to_tensors(x)
+            assert self._cond is not None   # encoded in __init__ for an IntermediateGenome
+            return self.creator.sampler.finish(states, self.genome.step, self._cond)[0]
         if isinstance(self.genome, NoiseGenome):
             (latents,) = self.genome.to_tensors(x)
             assert self._cond is not None   # encoded in __init__ for a NoiseGenome
@@ -174,6 +220,9 @@ class ImageRecipe:
     ``fitness`` is a name ('eigo', 'aesthetic', 'clip', built by ``diffevo.latent.evaluators.load_evaluator``) or a
     picklable user callable ``images -> scores``. ``clip_model`` / ``clip_pretrained`` / ``aesthetic_head``
     choose the CLIP model for named fitness (a local checkpoint path works for ``clip_pretrained``).
+    ``scheduler`` / ``guidance_scale`` / ``steps_per_image``: the sampler (:class:`ImageCreator`);
+    ``intermediate_step`` / ``intermediate_rate``: the intermediate genome's step (None: half the steps) and
+    mutation rate (:meth:`ImageFitness.intermediate`).
     """
 
     prompt: str
@@ -192,6 +241,10 @@ class ImageRecipe:
     pooled_scale: float = DEFAULT_POOLED_SCALE
     prompt_clamp: float = DEFAULT_PROMPT_CLAMP
     pooled_clamp: float = DEFAULT_POOLED_CLAMP
+    scheduler: str | None = None
+    guidance_scale: float = 0.0
+    intermediate_step: int | None = None
+    intermediate_rate: float = DEFAULT_INTERMEDIATE_RATE
 
     def __post_init__(self) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -205,8 +258,22 @@ class ImageRecipe:
                             f"{type(self.fitness).__name__}")
         if self.genome not in GENOMES:
             raise ValueError(f"unknown genome {self.genome!r}; choose one of {list(GENOMES)}")
+        from .sampler import SCHEDULERS
 
-    def genome_options(self) -> dict[str, float]:
+        if self.scheduler is not None and self.scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler must be one of {sorted(SCHEDULERS)} or None, got {self.scheduler!r}")
+        step = self.intermediate_step
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)
+                                 or not 0 <= step < self.steps_per_image):
+            raise ValueError(f"intermediate_step must be an integer in [0, {self.steps_per_image - 1}] "
+                             f"(steps_per_image is {self.steps_per_image}), got {step!r}")
+        rate = self.intermediate_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+            raise ValueError(f"intermediate_rate must be a number in (0, 1], got {rate!r}")
+
+    def genome_options(self) -> dict[str, Any]:
+        if self.genome == "intermediate":
+            return {"step": self.intermediate_step, "rate": self.intermediate_rate}
         if self.genome != "prompt":
             return {}
         return {"prompt_scale": self.prompt_scale, "pooled_scale": self.pooled_scale,
@@ -262,6 +329,7 @@ class ImageRecipe:
         if pipeline is None:
             self.check_weights()
         creator = ImageCreator(self.model, pipeline=pipeline, steps=self.steps_per_image, size=self.size,
-                               batch_size=self.batch_size, seed=self.seed, device=self.device)
+                               batch_size=self.batch_size, seed=self.seed, device=self.device,
+                               scheduler=self.scheduler, guidance_scale=self.guidance_scale)
         evaluator = self.build_evaluator(creator.device)
         return ImageFitness.for_prompt(creator, evaluator, self.prompt, self.genome, **self.genome_options())
