@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..validation import check_bool, check_positive_int, check_real, unknown_fields
+from .discovery import DISCOVERY
 
 NICHE_RULES = ("hill-valley", "radius")
 
@@ -51,6 +52,8 @@ class NichingConfig:
         :func:`.multistart.spread_starts`).
     lattice_neighbours: records paired with each record in lattice completion (part 9; None: 2 * dim; 0: off).
     diffevo_options: extra DiffEvo arguments.
+    discovery: 'diffevo' (part 1 is a DiffEvo run) or 'uniform' (each run replaced by uniform samples of equal
+        cost, N * (steps + 1) evaluations, the best 2N clustered: the control of :mod:`.discovery`).
     """
 
     steps: int = 3
@@ -79,6 +82,7 @@ class NichingConfig:
     uniform_candidates: int = 8
     lattice_neighbours: int | None = None
     diffevo_options: dict[str, Any] = field(default_factory=dict)
+    discovery: str = "diffevo"
 
     def __post_init__(self) -> None:
         """Check every field (a wrong value fails here, before any evaluation) and store the checked values."""
@@ -87,6 +91,8 @@ class NichingConfig:
         if self.diffevo_options is not None and not isinstance(self.diffevo_options, Mapping):
             raise TypeError(f"diffevo_options must be a dict of DiffEvo arguments, got "
                             f"{type(self.diffevo_options).__name__} {self.diffevo_options!r}")
+        if self.discovery not in DISCOVERY:
+            raise ValueError(f"discovery must be 'diffevo' or 'uniform', got {self.discovery!r}")
         if self.niche_rule not in NICHE_RULES:
             raise ValueError(f"niche_rule must be 'hill-valley' or 'radius', got {self.niche_rule!r}")
         if self.radius is not None and self.niche_rule != "radius":

@@ -44,7 +44,9 @@ The parts, each switchable for the ablation (``benchmarks/niching_ablation.py``)
    optimum in a lattice of recorded local optima (CEC 2013 F14's second Weierstrass optimum).
 
 Every fitness evaluation (global runs, extra samples, hill-valley tests, local searches) counts against
-``budget``.
+``budget``. ``discovery='uniform'`` replaces every DiffEvo run of part 1 by uniform samples of equal cost
+(:mod:`.discovery`): the control that tells what denoising adds. ``history`` reports each part's evaluations
+per restart and the source that opened each archived solution (``solution_origins``, :data:`.discovery.ORIGINS`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ from ..validation import (
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
 from .config import NichingConfig
+from .discovery import DIFFEVO_FIRST, uniform_discovery
 from .lattice import lattice_points
 from .local import make_search, refine
 from .multistart import uniform_searches
@@ -97,7 +100,8 @@ SEED_SHARE = 0.5
 """Share of a run's samples (the better ones) clustered into basin seeds (HillVallEA's selection)."""
 Seed = tuple[np.ndarray, float, float, int]
 """A basin seed or refined solution: (x (dim,), score, spacing (basin-size estimate), origin (0: DiffEvo
-run, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart, 4: lattice completion))."""
+run's final population, 1: neighbourhood ball sample, 2: recombined child, 3: uniform multistart, 4: lattice
+completion, 5: DiffEvo run's first (noise) generation, 6: uniform discovery samples; :data:`.discovery.ORIGINS`))."""
 RESERVE = 0.01
 """Share of the budget kept back for archiving the last local searches' results (hill-valley tests)."""
 UNIFORM_START_EVALS = 3125
@@ -141,7 +145,14 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     arrays ``popsize``, ``global_evaluations`` (DiffEvo runs and extra samples), ``local_evaluations`` (local
     searches and lattice-completion points), ``cluster_evaluations``, ``test_evaluations`` (archive niche
     tests), ``new_solutions`` and ``revisits`` (refined seeds that ended in a basin already recorded: merged
-    into its solution).
+    into its solution); per part, ``discovery_evaluations`` (the DiffEvo run, or its uniform replacement),
+    ``sample_evaluations`` (ball samples and children), ``seed_evaluations`` (local searches of the clustered
+    seeds, with their polishing), ``multistart_evaluations`` and ``lattice_evaluations`` (points and their
+    searches), each without the clustering and archive-test evaluations made within it; and, one per
+    solution of ``Result.solutions`` (best first), ``solution_origins``: the source of the seed that opened its
+    basin (:data:`.discovery.ORIGINS`; :func:`.shares.source_shares` sums all this up). When the budget ends
+    within a restart, that restart's part, clustering and test evaluations get one more entry (the other keys
+    list completed restarts only).
     """
     check_fitness(fitness_fn)
     dim = check_positive_int(dim, "dim")
@@ -195,12 +206,13 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     schedule = PopulationSchedule(popsize, steps, growth, max_popsize)
     history: dict[str, list[float]] = {k: [] for k in ("popsize", "global_evaluations", "local_evaluations",
                                                        "cluster_evaluations", "test_evaluations", "new_solutions",
-                                                       "revisits")}
+                                                       "revisits", *PART_EVALUATIONS, "record_origins")}
     # shares: current sizes of the ball and child samples (x popsize); tried: lattice points evaluated (rounded)
     state = SearchState(archive, regions, schedule, history, [neighbourhood, recombination])
     shares, tried = state.shares, state.tried
     if saved is not None:
         restore_search(saved, state, scores, rule)
+    part: _PartCounter | None = None
     try:
         for r in range(state.restart, 0 if state.finished else 10 ** 6):
             if r > 0 and not restarts:
@@ -210,6 +222,8 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             if n == 0:
                 break
             used0, tests0 = int(resumed["used0"]) if resumed else scores.used, _rule_evaluations(rule)
+            clustered = [0]
+            part = _PartCounter(scores, rule, clustered, used0)
 
             def save_run(run: dict[str, Any], n: int = n, used0: int = used0) -> None:
                 """Checkpoint after a generation of the global run: the restart's state plus the run's."""
@@ -218,15 +232,22 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                 save_search(ckpt, settings, state, scores, rule)
                 state.inflight = None
 
-            x, s, tr = _global_run(scores, n, steps, box, seed * 7919 + r, regions if taboo else None,
-                                   trace and r == 0, options, first_samples, resumed,
-                                   save_run if ckpt is not None else None)
+            if cfg.discovery == "uniform":
+                x, s, origin = uniform_discovery(scores, n, steps, box, seed * 7919 + r,
+                                                 regions if taboo else None, first_samples)
+                tr = None
+            else:
+                x, s, tr = _global_run(scores, n, steps, box, seed * 7919 + r, regions if taboo else None,
+                                       trace and r == 0, options, first_samples, resumed,
+                                       save_run if ckpt is not None else None)
+                origin = np.zeros(len(x), dtype=np.int64)         # 0: final population, 5: generation 0
+                origin[: len(x) - n] = DIFFEVO_FIRST
             state.generations += steps + 1
             g_evals = scores.used - used0
+            part.take("sample_evaluations")
             if tr is not None:
                 state.first_trace = tr
             state.last_x, state.last_s = x, s
-            origin = np.zeros(len(x), dtype=np.int64)             # 0: DiffEvo run, 1: ball, 2: child
             if (shares[0] or shares[1]) and len(archive):
                 n_ball, n_child = int(round(shares[0] * n)), int(round(shares[1] * n))
                 near_x, near_s, near_o = _near_best_samples(archive, regions if taboo else None, scores, n_ball,
@@ -234,7 +255,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                 x, s = np.concatenate([x, near_x]), np.concatenate([s, near_s])
                 origin = np.concatenate([origin, near_o])
                 g_evals = scores.used - used0
-            clustered = [0]
+            part.take("seed_evaluations")
             seeds = _seed_stream(x, s, origin, _counted(scores, clustered), volume, clustering,
                                  regions if taboo else None, archive, diagonal)
             before = len(archive)
@@ -252,24 +273,29 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                         opened = 0
                     scores.budget = budget - reserve
                     opened_from.append((opened, fs, src))
+                    if opened:
+                        history["record_origins"].append(float(src))
                     if opened and taboo:
                         regions.add(fx, min(0.5 * sp, 0.05 * diagonal), fs)
 
             _refine_best_first(seeds, scores, archive, regions if taboo and stop_in_taboo else None, record,
                                lower, upper, diagonal, local_evals if local else 0, seed * 104729 + r * 1009,
                                batch, race, race_window, patience, local_step, polish)
+            part.take("multistart_evaluations")
             if uniform_starts and local:
                 best = archive._score.max() if len(archive) else -np.inf
                 found = uniform_searches(scores, uniform_starts, uniform_step, lower, upper,
                                          regions if taboo else None, best, local_evals, seed * 31337 + r, race,
                                          race_window, polish, uniform_candidates)
                 record([(q.best_x, q.best_score, 0.1 * diagonal, 3) for q in found])
+            part.take("lattice_evaluations")
             if lattice_neighbours and local and len(archive) > 1:
                 _refine_best_first(_lattice_seeds(archive, scores, lattice_neighbours, lower, upper, diagonal,
                                                   tried),
                                    scores, archive, regions if taboo and stop_in_taboo else None, record, lower,
                                    upper, diagonal, local_evals, seed * 7727 + r * 1013, batch, race, race_window,
                                    patience, local_step, polish)
+            part.take(None)
             l_evals = scores.used - l0 - clustered[0] - (_rule_evaluations(rule) - tests0)
             revisits = sum(1 for opened, _, _ in opened_from if not opened)
             best = archive._score.max() if len(archive) else -np.inf
@@ -282,14 +308,21 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
             tests = _rule_evaluations(rule) - tests0
             for k, v in (("popsize", n), ("global_evaluations", g_evals), ("local_evaluations", l_evals),
                          ("cluster_evaluations", clustered[0]), ("test_evaluations", tests),
-                         ("new_solutions", len(archive) - before), ("revisits", revisits)):
+                         ("new_solutions", len(archive) - before), ("revisits", revisits),
+                         *part.spent.items()):
                 history[k].append(float(v))
             schedule.next(found_new or grow_always)
             state.restart = r + 1
             if ckpt is not None:
                 save_search(ckpt, settings, state, scores, rule)
+            part = None
     except BudgetExhausted:
-        pass
+        if part is not None:              # the restart the budget cut: its parts' evaluations so far
+            part.take(None)
+            cut = {**part.spent, "cluster_evaluations": part.clustered[0],
+                   "test_evaluations": _rule_evaluations(rule) - part.tests0}
+            for k, v in cut.items():
+                history[k].append(float(v))
     finally:
         evaluate_population.close()
     if ckpt is not None and not state.finished:
@@ -298,6 +331,34 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     _warn_nonfinite(scores)
     return _result(archive, maximize_, scores, state.last_x, state.last_s, state.first_trace, state.generations,
                    history, dim)
+
+
+PART_EVALUATIONS = ("discovery_evaluations", "sample_evaluations", "seed_evaluations", "multistart_evaluations",
+                    "lattice_evaluations")
+"""The ``history`` keys that split a restart's evaluations by part (without clustering and archive tests)."""
+
+
+class _PartCounter:
+    """The evaluations of a restart's parts, run one after another (the first, discovery, from ``used0`` on):
+    ``take(next)`` books those made since the last call on the current part, less the clustering
+    (``clustered[0]``) and archive-test evaluations made meanwhile, and moves on to part ``next``.
+    ``spent``: every ``PART_EVALUATIONS`` key -> evaluations booked."""
+
+    def __init__(self, scores: CountingFitness, rule: NicheRule, clustered: list[int], used0: int) -> None:
+        self.scores, self.rule, self.clustered = scores, rule, clustered
+        self.phase: str | None = PART_EVALUATIONS[0]
+        self.spent = dict.fromkeys(PART_EVALUATIONS, 0)
+        self.mark = (used0, _rule_evaluations(rule), clustered[0])
+        self.tests0 = self.mark[1]
+
+    def _now(self) -> tuple[int, int, int]:
+        return self.scores.used, _rule_evaluations(self.rule), self.clustered[0]
+
+    def take(self, following: str | None) -> None:
+        now = self._now()
+        if self.phase is not None:
+            self.spent[self.phase] += (now[0] - self.mark[0]) - (now[1] - self.mark[1]) - (now[2] - self.mark[2])
+        self.mark, self.phase = now, following
 
 
 def _check_budget(budget: int, reserve: int, schedule: PopulationSchedule) -> None:
@@ -542,6 +603,11 @@ def _result(archive: SolutionSet, maximize: bool, scores: CountingFitness, last_
     solutions._x, solutions._score = archive._x.copy(), archive._score.copy()
     solutions._found_at = archive._found_at.copy()
     solutions.added = archive.added
+    history = dict(history)
+    origins = np.asarray(history.pop("record_origins", []), dtype=np.int64)
+    if len(origins) != len(archive):        # a search resumed from a checkpoint written before origins were kept
+        origins = np.full(len(archive), -1, dtype=np.int64)
+    history["solution_origins"] = origins[archive._order()]
     if last_x is None:
         last_x, last_s = np.zeros((0, dim)), np.zeros(0)
     pop_f = scores.fitness_of(last_s)

@@ -1,0 +1,103 @@
+"""The held-out multi-solution suite: fixed instances, the MPM2 objective as Wessing's generator defines it, every
+listed optimum a global optimum, CEC-style counting, and the engine's uniform-discovery control and accounts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from diffevo.niching import niching_search
+from diffevo.niching.shares import PARTS, SOURCE_NAMES, source_shares
+from diffevo.tasks.heldout import DEV_SEED, HELDOUT_SEED, run_job, suite
+from diffevo.tasks.metrics import count_peaks
+from diffevo.tasks.mpm2 import mpm2_peaks, mpm2_task
+from diffevo.tasks.rotated import rotated_task
+
+
+@pytest.mark.parametrize("topology", ["random", "funnel"])
+def test_mpm2_objective_is_optproblems_objective(topology):
+    """The vectorised objective equals optproblems' own per-point objective_function on the same peaks."""
+    from optproblems.mpm import MultiplePeaksModel2, Peak
+
+    peaks = mpm2_peaks(5, 20, 4, topology, seed=3)
+    objs = []
+    for k in range(len(peaks["height"])):
+        p = Peak(5, float(peaks["height"][k]), float(peaks["shape"][k]), float(peaks["radius"][k]),
+                 position=peaks["position"][k].tolist())
+        p.D = peaks["inverse_cov"][k]
+        objs.append(p)
+    reference = MultiplePeaksModel2(5, objs)
+    task = mpm2_task(5, topology, 3, n_peaks=20, n_global=4)
+    x = torch.rand(50, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = torch.cat([x, task.optima])
+    ours = task.objective(x).numpy()
+    theirs = np.array([reference.objective_function(list(row)) for row in x.numpy()])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_suite_is_fixed_and_dev_differs():
+    """The same seed draws the same instances; the development suite's instances are other ones."""
+    a, b, dev = suite(HELDOUT_SEED), suite(HELDOUT_SEED), suite(DEV_SEED)
+    assert list(a) == list(dev)
+    for name in ("mpm2-funnel-d10", "rotated-shubert"):
+        ta, tb, td = a[name][0](), b[name][0](), dev[name][0]()
+        assert torch.equal(ta.optima, tb.optima)
+        assert not (ta.optima.shape == td.optima.shape and torch.allclose(ta.optima, td.optima))
+    assert a["mpm2-funnel-d10"][1] == a["mpm2-funnel-d20"][1] == 200_000
+
+
+@pytest.mark.parametrize("name", list(suite(HELDOUT_SEED)))
+def test_every_listed_optimum_is_global_and_counted_once(name):
+    """Each listed optimum scores the optimum value, nothing sampled scores better, and the optima themselves,
+    counted the CEC way, are every optimum (the niche radius keeps distinct optima apart)."""
+    task = suite(HELDOUT_SEED)[name][0]()
+    regret = task.regret(task.optima)
+    assert regret.abs().max() < 1e-9
+    x = task.lower + (task.upper - task.lower) * torch.rand(20_000, task.dim, dtype=torch.float64,
+                                                            generator=torch.Generator().manual_seed(1))
+    assert task.regret(x).min() > -1e-9
+    assert count_peaks(task.optima, regret.clamp(min=0), 1e-5, task.radius) == task.num_optima
+    assert task.num_optima >= 4
+
+
+def test_rotation_moves_the_optima():
+    plain = rotated_task("rastrigin", 0, shift=0.0)
+    other = rotated_task("rastrigin", 1)
+    assert plain.optima.shape[0] >= 8 and not torch.allclose(plain.optima[:1], other.optima[:1])
+
+
+def test_uniform_discovery_replaces_every_diffevo_run():
+    """discovery='uniform': no solution comes from a DiffEvo run, the budget is kept, and the engine's accounts
+    add up to every evaluation it made."""
+    task = mpm2_task(2, "funnel", 5)
+    for discovery, banned in (("uniform", {0, 5}), ("diffevo", {6})):
+        r = niching_search(task.evaluate, 2, bounds=task.bounds, budget=15_000, seed=1, discovery=discovery)
+        origins = set(r.history["solution_origins"].tolist())
+        assert r.evaluations <= 15_000 and len(r.solutions) >= 5
+        assert origins and not origins & banned and origins <= set(range(len(SOURCE_NAMES)))
+        assert len(r.history["solution_origins"]) == len(r.solutions)
+        spent = sum(float(np.sum(r.history[k])) for k in PARTS.values())
+        assert spent == r.evaluations
+        shares = source_shares(r.history)
+        assert abs(sum(shares["evaluations"].values()) - 1) < 1e-12
+        assert sum(shares["counts"].values()) == len(r.solutions)
+
+
+def test_discovery_refused_in_one_line():
+    task = mpm2_task(2, "funnel", 5)
+    with pytest.raises(ValueError, match="discovery must be 'diffevo' or 'uniform', got 'noise'"):
+        niching_search(task.evaluate, 2, bounds=task.bounds, budget=5000, discovery="noise")
+
+
+def test_run_job_counts_peaks_and_reports_shares():
+    record = run_job("mpm2-funnel-d2", "niching", 0)
+    assert record["evaluations"] <= record["budget"] == 20_000
+    assert 0 <= record["peaks@1e-05"] <= record["peaks@0.001"] <= 10
+    found = sum(record[f"optima_{k}"] for k in SOURCE_NAMES)
+    assert found >= record["peaks@0.001"] >= 5
+    assert abs(sum(record[f"evals_{k}"] for k in PARTS) - 1) < 1e-3
+    base = run_job("rotated-himmelblau", "restart-cmaes", 0)
+    assert base["evaluations"] <= 50_000 and base["peaks@0.001"] == 4
+    with pytest.raises(ValueError, match="unknown problem 'nope'"):
+        run_job("nope", "niching", 0)
