@@ -54,6 +54,8 @@ class NichingConfig:
     diffevo_options: extra DiffEvo arguments.
     discovery: 'diffevo' (part 1 is a DiffEvo run) or 'uniform' (each run replaced by uniform samples of equal
         cost, N * (steps + 1) evaluations, the best 2N clustered: the control of :mod:`.discovery`).
+    adaptive_split: move budget between discovery (its population) and uniform multistart (its number of starts)
+        each restart, by the new near-best basins each has opened per evaluation (:mod:`.split`).
     """
 
     steps: int = 3
@@ -83,10 +85,12 @@ class NichingConfig:
     lattice_neighbours: int | None = None
     diffevo_options: dict[str, Any] = field(default_factory=dict)
     discovery: str = "diffevo"
+    adaptive_split: bool = False
 
     def __post_init__(self) -> None:
         """Check every field (a wrong value fails here, before any evaluation) and store the checked values."""
-        for name in ("taboo", "local", "restarts", "clustering", "stop_in_taboo", "grow_always", "first_samples"):
+        for name in ("taboo", "local", "restarts", "clustering", "stop_in_taboo", "grow_always", "first_samples",
+                     "adaptive_split"):
             check_bool(getattr(self, name), name)
         if self.diffevo_options is not None and not isinstance(self.diffevo_options, Mapping):
             raise TypeError(f"diffevo_options must be a dict of DiffEvo arguments, got "

@@ -94,6 +94,7 @@ from .resume import (
     search_settings,
 )
 from .schedule import PopulationSchedule
+from .split import next_split
 from .taboo import TabooRegions
 
 SEED_SHARE = 0.5
@@ -206,7 +207,9 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
     schedule = PopulationSchedule(popsize, steps, growth, max_popsize)
     history: dict[str, list[float]] = {k: [] for k in ("popsize", "global_evaluations", "local_evaluations",
                                                        "cluster_evaluations", "test_evaluations", "new_solutions",
-                                                       "revisits", *PART_EVALUATIONS, "record_origins")}
+                                                       "revisits", *PART_EVALUATIONS, "discovery_opened",
+                                                       "multistart_opened", "uniform_starts", "next_uniform_starts",
+                                                       "record_origins")}
     # shares: current sizes of the ball and child samples (x popsize); tried: lattice points evaluated (rounded)
     state = SearchState(archive, regions, schedule, history, [neighbourhood, recombination])
     shares, tried = state.shares, state.tried
@@ -282,9 +285,11 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                                lower, upper, diagonal, local_evals if local else 0, seed * 104729 + r * 1009,
                                batch, race, race_window, patience, local_step, polish)
             part.take("multistart_evaluations")
-            if uniform_starts and local:
+            starts = (int(history["next_uniform_starts"][-1]) if cfg.adaptive_split
+                      and history["next_uniform_starts"] else uniform_starts)
+            if starts and local:
                 best = archive._score.max() if len(archive) else -np.inf
-                found = uniform_searches(scores, uniform_starts, uniform_step, lower, upper,
+                found = uniform_searches(scores, starts, uniform_step, lower, upper,
                                          regions if taboo else None, best, local_evals, seed * 31337 + r, race,
                                          race_window, polish, uniform_candidates)
                 record([(q.best_x, q.best_score, 0.1 * diagonal, 3) for q in found])
@@ -306,12 +311,19 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                 paid = any(opened and src == j + 1 and fs >= best - near for opened, fs, src in opened_from)
                 shares[j] = min(top, 2 * shares[j]) if paid else max(top / 16, shares[j] / 2)
             tests = _rule_evaluations(rule) - tests0
-            for k, v in (("popsize", n), ("global_evaluations", g_evals), ("local_evaluations", l_evals),
+            opened_near = [src for opened, fs, src in opened_from if opened and fs >= best - near]
+            for k, v in (("discovery_opened", sum(src in (0, 5, 6) for src in opened_near)),
+                         ("multistart_opened", sum(src == 3 for src in opened_near)), ("uniform_starts", starts),
+                         ("popsize", n), ("global_evaluations", g_evals), ("local_evaluations", l_evals),
                          ("cluster_evaluations", clustered[0]), ("test_evaluations", tests),
                          ("new_solutions", len(archive) - before), ("revisits", revisits),
                          *part.spent.items()):
                 history[k].append(float(v))
             schedule.next(found_new or grow_always)
+            if cfg.adaptive_split:
+                popsize_next, starts_next = next_split(history, schedule.popsize, starts)
+                schedule.popsize = min(max_popsize, popsize_next)
+                history["next_uniform_starts"].append(float(starts_next))
             state.restart = r + 1
             if ckpt is not None:
                 save_search(ckpt, settings, state, scores, rule)
