@@ -4,8 +4,9 @@ variant and restarted CMA-ES with a niche archive, at equal budgets, counted the
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/heldout_suite.py --seeds 5
 
 writes benchmarks/results/heldout/{runs.jsonl (resumable), results.json, results.csv, versions.txt, suite.md,
-table.md, shares.md} and prints the tables. ``--dev`` runs the development suite instead (the same generators
-from another seed; output benchmarks/results/heldout_dev): tune there and on CEC 2013, never on the held-out one.
+table.md, shares.md, summary.md} and prints the tables. ``--dev`` runs the development suite instead (the same
+generators from another seed; output benchmarks/results/heldout_dev): tune there and on CEC 2013, never on the
+held-out one.
 ``--methods`` picks methods (default all of diffevo.tasks.heldout.METHODS); ``--options NAME='{json}'`` adds an
 engine variant NAME with niching_search options (development runs only: a variant is not a default).
 """
@@ -77,6 +78,21 @@ def results_table(records: list[dict[str, Any]], methods: list[str], problems: l
                 mean, se = paired_difference(a, b)
                 lines.append(f"- niching minus {m}, {scope}: {mean:+.2f} +- {se:.2f} optima per run "
                              f"(peak ratio {peak_ratio_of(a):.3f} vs {peak_ratio_of(b):.3f})")
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(records: list[dict[str, Any]], methods: list[str], problems: list[str]) -> str:
+    """Markdown, two rows: the mean peak ratio at 1e-3 over all problems and over MPM2 funnel D = 10, 20."""
+    funnel = [p for p in ("mpm2-funnel-d10", "mpm2-funnel-d20") if p in problems]
+    seeds = len({r["seed"] for r in records})
+    lines = ["| peak ratio at 1e-3 | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for label, keep in ((f"held-out suite, {len(problems)} problems x {seeds} seeds (mean)", problems),
+                        (f"MPM2 funnel D=10, 20 x {seeds} seeds", funnel)):
+        if not keep:
+            continue
+        cells = [np.mean([peak_ratio_of([r for r in records if r["method"] == m and r["problem"] == p])
+                          for p in keep]) for m in methods]
+        lines.append(f"| {label} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -154,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     table, shares = results_table(records, methods, problems), shares_table(records, methods, problems)
     (out / "table.md").write_text(table)
     (out / "shares.md").write_text(shares)
+    (out / "summary.md").write_text(summary_table(records, methods, problems))
     print(table + "\n" + shares)
 
 

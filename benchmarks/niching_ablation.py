@@ -37,6 +37,8 @@ PARTS = {
     "niching-no-uniform": "no uniform multistart (local searches from uniform random points after each restart)",
     "niching-plain-starts": "uniform starts not spread away from the near-best solutions (one candidate each)",
     "niching-no-lattice": "no lattice completion (reflections and midpoints of neighbouring records)",
+    "niching-uniform-discovery": "(replaced) every DiffEvo run replaced by uniform samples of equal cost",
+    "niching-adaptive-split": "(added) budget moved between discovery and uniform multistart by their yield",
     "niching-previous": "the previous default: no racing, patience 1, no neighbourhood or children",
 }
 missing = [m for m in PARTS if m not in NICHING_VARIANTS]

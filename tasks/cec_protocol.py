@@ -62,6 +62,8 @@ NICHING_VARIANTS: dict[str, dict[str, Any]] = {
     "niching-no-uniform": {"uniform_starts": 0},
     "niching-plain-starts": {"uniform_candidates": 1},
     "niching-no-lattice": {"lattice_neighbours": 0},
+    "niching-uniform-discovery": {"discovery": "uniform"},
+    "niching-adaptive-split": {"adaptive_split": True},
     "niching-previous": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0,
                          "polish": 0, "uniform_starts": 0},
     "niching-previous-steps-10": {"race": None, "patience": 1, "neighbourhood": 0.0, "recombination": 0.0,
