@@ -320,21 +320,22 @@ class NoiseGenome:
 class IntermediateGenome:
     """A sampler's state at step ``step`` (an intermediate denoising state) as one flat vector.
 
-    The search lives around the prompt's plain trajectory: ``center = sqrt(1 - rate^2) * plain_state`` and
-    ``scale = rate * vp_scale``, so a standard-normal member ``y`` is the state
-    ``sqrt(1 - rate^2) * plain_state + rate * vp_scale * y``: exactly EvoSearch's marginal-keeping mutation of the
-    plain state (:func:`diffevo.latent.sampler.mutate_state`), with ``rate^2`` the share of fresh noise. Images are
-    the states finished by the sampler's remaining ``steps - step`` steps
-    (:meth:`diffevo.latent.sampler.DenoisingSampler.finish`).
+    The search lives around the prompt's plain trajectory: ``center = mean + sqrt(1 - rate^2) (plain_state - mean)``
+    and ``scale = rate * std`` (per channel), so a standard-normal member ``y`` is exactly EvoSearch's mutation of the
+    plain state in the standardised coordinates of the marginal (:func:`diffevo.latent.sampler.mutate_state`), with
+    ``rate^2`` the share of fresh noise. Images are the states finished by the sampler's remaining ``steps - step``
+    steps (:meth:`diffevo.latent.sampler.DenoisingSampler.finish`).
 
     Args:
         step: the sampler step the states belong to (0 = the initial noise, scaled; must be < the sampler's steps).
         plain_state: (1, C, h, w) or (C, h, w), the prompt's plain trajectory at ``step``.
-        vp_scale: the state's size relative to a variance-preserving one (``DenoisingSampler.vp_scale(step)``).
+        mean, std: the marginal's per-channel statistics at ``step``, (C, 1, 1) tensors or numbers
+            (:func:`diffevo.latent.sampler.channel_stats` of a :meth:`~DenoisingSampler.marginal_sample`).
         rate: the mutation rate in (0, 1].
     """
 
-    def __init__(self, step: int, plain_state: torch.Tensor, vp_scale: float, rate: float) -> None:
+    def __init__(self, step: int, plain_state: torch.Tensor, mean: torch.Tensor | float, std: torch.Tensor | float,
+                 rate: float) -> None:
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be an integer >= 0, got {step!r}")
         plain = _as_batch(plain_state, 3, "plain_state")
@@ -342,12 +343,18 @@ class IntermediateGenome:
             raise ValueError(f"plain_state must be one state, got a batch of {plain.shape[0]}")
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
             raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
-        self.step, self.rate, self.vp_scale = step, float(rate), _positive(vp_scale, "vp_scale")
+        self.step, self.rate = step, float(rate)
         self.shape = tuple(int(v) for v in plain.shape[1:])
         self.dim = int(plain[0].numel())
+        ones = torch.ones(self.shape)
+        self.mean = (torch.as_tensor(mean, dtype=torch.float32) * ones).clone()
+        self.std = (torch.as_tensor(std, dtype=torch.float32) * ones).clone()
+        if not bool((self.std > 0).all()) or not bool(torch.isfinite(self.mean).all()):
+            raise ValueError("std must be > 0 and mean finite in every channel")
         self.plain = plain.detach().to("cpu", torch.float32).reshape(1, self.dim).clone()
-        self.center = (math.sqrt(1 - self.rate ** 2) * self.plain[0]).clone()
-        self.scale = torch.full((self.dim,), self.rate * self.vp_scale)
+        plain0 = self.plain[0].reshape(self.shape)
+        self.center = (self.mean + math.sqrt(1 - self.rate ** 2) * (plain0 - self.mean)).reshape(-1).clone()
+        self.scale = (self.rate * self.std).reshape(-1).clone()
 
     def to_tensors(self, x: torch.Tensor) -> tuple[torch.Tensor]:
         """x (B, dim) or (dim,) -> (states (B, C, h, w),) float32."""
@@ -371,5 +378,4 @@ class IntermediateGenome:
         return self.plain.clone()
 
     def __repr__(self) -> str:
-        return (f"IntermediateGenome(step={self.step}, states={self.shape}, rate={self.rate:g}, "
-                f"vp_scale={self.vp_scale:.4g})")
+        return f"IntermediateGenome(step={self.step}, states={self.shape}, rate={self.rate:g})"

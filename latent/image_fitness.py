@@ -14,7 +14,7 @@ plus raw components (e.g. ``"aesthetic"``, ``"clip_score"``, ``"clip_cos"``) and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +35,8 @@ from .genome import (
 
 GENOMES = ("prompt", "noise", "intermediate")
 DEFAULT_INTERMEDIATE_RATE = 0.5
+STATS_SAMPLES = 16
+"""Fresh trajectories the intermediate genome measures its step's marginal statistics on."""
 """Mutation rate of the intermediate-state genome (share of fresh noise = rate^2); see IntermediateGenome."""
 FITNESS_NAMES = ("eigo", "aesthetic", "clip")
 DEFAULT_CLIP_MODEL = "ViT-L-14"
@@ -163,19 +165,26 @@ class ImageFitness:
 
     @classmethod
     def intermediate(cls, creator: ImageCreator, evaluator: Any, prompt: str, step: int | None = None,
-                     rate: float = DEFAULT_INTERMEDIATE_RATE) -> ImageFitness:
+                     rate: float = DEFAULT_INTERMEDIATE_RATE, stats_samples: int = STATS_SAMPLES) -> ImageFitness:
         """The intermediate-state fitness: the prompt's plain trajectory (the creator's latents, its conditioning)
-        denoised to ``step`` (``step * passes`` UNet passes, counted in ``setup_nfe``) is the genome's centre."""
+        denoised to ``step`` is the genome's centre, and ``stats_samples`` more trajectories from fresh noise give
+        the marginal's per-channel statistics there (``(1 + stats_samples) * step * passes`` UNet passes, counted
+        in ``setup_nfe``)."""
         if step is None:
             step = creator.steps // 2
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < creator.steps:
             raise ValueError(f"step must be an integer in [0, {creator.steps - 1}] (the creator makes "
                              f"{creator.steps}-step images), got {step!r}")
+        if isinstance(stats_samples, bool) or not isinstance(stats_samples, int) or stats_samples < 2:
+            raise ValueError(f"stats_samples must be an integer >= 2, got {stats_samples!r}")
+        from .sampler import channel_stats
+
         sampler = creator.sampler
         cond = creator.encode(prompt)
         before = creator.nfe
         plain, _ = sampler.advance(sampler.initial_state(creator.latents), 0, step, cond)
-        genome = IntermediateGenome(step, plain, sampler.vp_scale(step), rate)
+        mean, std = channel_stats(sampler.marginal_sample(step, cond, stats_samples, creator.seed))
+        genome = IntermediateGenome(step, plain, mean, std, rate)
         fit = cls(creator, evaluator, genome, prompt)
         fit.setup_nfe = creator.nfe - before
         return fit
@@ -205,6 +214,19 @@ class ImageFitness:
     def evaluate_images(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The evaluator's checked output for ``images``."""
         return _components(self.evaluator(images, self.prompt), images.shape[0])
+
+    def evaluate_states(self, states: torch.Tensor, step: int,
+                        record: Sequence[int] = ()) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """Sampler states (B, C, h, w) at ``step`` -> fitness (B,) float64 of their finished images, and the
+        trajectories' states at the steps of ``record`` ({step: (B, C, h, w)}); sets ``last_images`` /
+        ``last_components`` as a call does. The prompt's conditioning is fixed (noise or intermediate genome)."""
+        if self._cond is None:
+            raise TypeError("evaluate_states needs a fitness on the noise or intermediate genome (a fixed prompt "
+                            f"conditioning), this one has a {type(self.genome).__name__}")
+        images, recorded = self.creator.sampler.finish(states, step, self._cond, record)
+        comps = self.evaluate_images(images)
+        self.last_images, self.last_components = images, comps
+        return comps["fitness"].to(torch.float64), recorded
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         images = self.images(x)

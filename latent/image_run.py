@@ -88,7 +88,8 @@ class ImageRunResult:
     clusters of the final population alone; diversity: mean pairwise cosine distance of the final population in
     ``diversity_space`` ('clip-image' or 'genome'); diverse_set_diversity: the same over the diverse set;
     generation_best: one uint8 image per generation; log: one dict per generation (fitness, raw evaluator
-    components, diversity, seconds); result: the optimizer's Result.
+    components, diversity, seconds, ``nfe`` spent by then); result: the optimizer's Result; nfe: UNet passes the
+    search spent (the genome's set-up plus every evaluated image; the plain image for the record is not counted).
     """
 
     best_image: torch.Tensor
@@ -107,6 +108,7 @@ class ImageRunResult:
     log: list[dict[str, Any]]
     result: Result
     settings: dict[str, Any]
+    nfe: int = 0
 
     @property
     def solutions(self) -> SolutionSet:
@@ -346,7 +348,8 @@ def _check_settings(popsize: Any, generations: Any, latent_dim: Any, noise: Any,
 
 
 def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = DEFAULT_POPSIZE,
-                        generations: int = DEFAULT_GENERATIONS, latent_dim: int | None = DEFAULT_LATENT_DIM,
+                        generations: int | None = None, budget_nfe: int | None = None,
+                        latent_dim: int | None = DEFAULT_LATENT_DIM,
                         seed: int = 0, noise: float = 1.0, fitness_map: str = "rank",
                         cluster_radius: float | None = None, diverse_by: str = "clip",
                         checkpoint: str | os.PathLike | None = None, progress: bool = False,
@@ -357,6 +360,8 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
         fitness: a ready :class:`ImageFitness`, or an :class:`ImageRecipe` (weights are checked, then loaded).
         popsize: images per generation (default 16).
         generations: evaluated generations (default 20; ``generations - 1`` denoising steps).
+        budget_nfe: instead of ``generations``, a budget of UNet passes: as many generations as it buys
+            (``(budget_nfe - fitness.setup_nfe) // (popsize * fitness.nfe_per_image)``, at least 2).
         latent_dim: kernel coordinates of Latent Diffusion Evolution (default 2; None = full-space kernel).
         seed: the optimizer's seed (the images' noise is seeded by the creator's own seed).
         noise, fitness_map: DiffEvo's DDIM eta and fitness-to-weight map.
@@ -368,13 +373,25 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
         progress: show a tqdm progress bar.
         callback: ``callback(generation, log_entry)`` after each generation; returning True stops the run.
     """
-    _check_settings(popsize, generations, latent_dim, noise, cluster_radius, diverse_by, checkpoint, callback,
-                    fitness_map, progress)
+    if generations is not None and budget_nfe is not None:
+        raise ValueError("give generations or budget_nfe, not both")
+    if budget_nfe is not None:
+        check_positive_int(budget_nfe, "budget_nfe", 1)
+    _check_settings(popsize, DEFAULT_GENERATIONS if generations is None else generations, latent_dim, noise,
+                    cluster_radius, diverse_by, checkpoint, callback, fitness_map, progress)
     check_positive_int(seed, "seed", 0)
     if isinstance(fitness, ImageRecipe):
         fitness = fitness.build()
     if not isinstance(fitness, ImageFitness):
         raise TypeError(f"fitness must be an ImageFitness or an ImageRecipe, got {type(fitness).__name__}")
+    per_image, setup = fitness.nfe_per_image, fitness.setup_nfe
+    generations = DEFAULT_GENERATIONS if generations is None else generations
+    if budget_nfe is not None:
+        generations = (budget_nfe - setup) // (popsize * per_image)
+        if generations < 2:
+            raise ValueError(f"budget_nfe {budget_nfe} buys {max(generations, 0)} generation(s) of {popsize} images at "
+                             f"{per_image} UNet passes each (+{setup} to set the genome up); at least 2 are needed: "
+                             f"budget_nfe >= {setup + 2 * popsize * per_image}")
     genome = fitness.genome
     opt = DiffEvo(genome.dim, popsize, generations - 1, center=genome.center, scale=genome.scale, seed=seed,
                   noise=noise, fitness_map=fitness_map, latent_dim=latent_dim, device=optimizer_device(fitness))
@@ -382,7 +399,8 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
                 "size": fitness.creator.size, "image_seed": fitness.creator.seed, "genome": type(genome).__name__,
                 "dim": genome.dim, "popsize": popsize, "generations": generations, "latent_dim": latent_dim,
                 "seed": seed, "noise": float(noise), "fitness_map": fitness_map, "cluster_radius": cluster_radius,
-                "diverse_by": diverse_by, "evaluator": repr(fitness.evaluator)}
+                "diverse_by": diverse_by, "evaluator": repr(fitness.evaluator), "budget_nfe": budget_nfe,
+                "nfe_per_image": per_image, "setup_nfe": setup}
     run = _RunState(settings, opt)
     ckpt = None if checkpoint is None else Checkpoint(checkpoint, state=run)
     if ckpt is not None:
@@ -405,7 +423,7 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
                  "mean": float(f[torch.isfinite(f)].mean()) if bool(torch.isfinite(f).any()) else float("nan"),
                  "diversity": mean_pairwise_cosine_distance(feats), "diversity_space": space,
                  "fitness": [float(v) for v in f.tolist()], "components": _per_member(comps),
-                 "seconds": step.seconds}
+                 "seconds": step.seconds, "nfe": setup + (len(run.log) + 1) * popsize * per_image}
         if float(f[i]) > run.best["fitness"]:
             run.best = {"fitness": float(f[i]), "x": x[i].detach().cpu().clone(),
                         "image": to_uint8(images[i]), "components": _scalars(comps, i)}
@@ -469,7 +487,7 @@ def _result(run: _RunState, genome: Any, cluster_radius: float | None, diverse_b
         diverse=sols, final_solutions=len(final), diversity=mean_pairwise_cosine_distance(feats),
         diverse_set_diversity=mean_pairwise_cosine_distance(sol_feats), diversity_space=space,
         generation_best=list(run.generation_best), log=list(run.log), result=res,
-        settings={**run.settings, "cluster_radius": radius})
+        settings={**run.settings, "cluster_radius": radius}, nfe=run.log[-1]["nfe"] if run.log else 0)
 
 
 # ----------------------------------------------------------------- artefacts

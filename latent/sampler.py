@@ -41,6 +41,8 @@ SCHEDULERS = {
 }
 """The one-step schedulers, by the name ``--scheduler`` takes: intermediate states are Markov under these."""
 ONE_STEP = frozenset(SCHEDULERS.values())
+MARGINAL_STREAM = 2 ** 31
+"""The seed stream of :meth:`DenoisingSampler.marginal_sample`'s noises (step streams are 0 ... steps - 1)."""
 
 
 def scheduler_class_name(scheduler: Any) -> str:
@@ -61,19 +63,30 @@ def step_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(step)]).generate_state(1)[0])
 
 
-def mutate_state(states: torch.Tensor, rate: float, scale: float, generator: torch.Generator) -> torch.Tensor:
-    """EvoSearch's mutation, keeping states on their noise level's marginal: states (B, ...) at a step whose
-    variance-preserving scale is ``scale`` (:meth:`DenoisingSampler.vp_scale`) ->
-    ``scale * (sqrt(1 - rate^2) u + rate z)`` with ``u = states / scale`` and ``z ~ N(0, I)``.
+def mutate_state(states: torch.Tensor, rate: float, mean: torch.Tensor | float, std: torch.Tensor | float,
+                 generator: torch.Generator) -> torch.Tensor:
+    """EvoSearch's mutation in the standardised coordinates of the states' marginal: states (B, C, h, w) ->
+    ``mean + sqrt(1 - rate^2) (states - mean) + rate * std * z`` with ``z ~ N(0, I)``; ``mean``, ``std``: the
+    marginal's per-channel statistics at the states' step, (C, 1, 1) or scalars (:func:`channel_stats`).
 
-    A unit-variance ``u`` stays unit-variance (``rate^2`` is the share of fresh noise; the issue's
-    ``sqrt(1 - b) x + sqrt(b) e`` with ``b = rate^2``). On the initial noise (scale 1 on DDIM-type schedulers,
-    ``sqrt(sigma_max^2 + 1)`` on Euler-type ones) this is EvoSearch's noise mutation.
+    States with that mean and std keep them (``rate^2`` is the share of fresh noise: the issue's
+    ``sqrt(1 - b) x + sqrt(b) e`` with ``b = rate^2``, on standardised states). On the initial noise
+    (mean 0, std ``init_noise_sigma``) it is EvoSearch's noise mutation ``sqrt(1 - b^2) x + b z``. At an intermediate
+    step the marginal is not zero-mean and unit-variance (the clean latents' statistics show through), so the plain
+    ``sqrt(1 - b^2) x + b z`` would shrink its mean and pull its spread to one; the standardised form does not.
     """
     if not 0 < rate <= 1:
         raise ValueError(f"mutation rate must be in (0, 1], got {rate!r}")
     z = torch.randn(states.shape, generator=generator, dtype=torch.float64).to(states.dtype)
-    return math.sqrt(1 - rate * rate) * states + rate * scale * z
+    return mean + math.sqrt(1 - rate * rate) * (states - mean) + rate * std * z
+
+
+def channel_stats(states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of states (B, C, h, w) over batch and pixels: two (C, 1, 1) float32 tensors."""
+    if states.ndim != 4 or states.shape[0] * states.shape[2] * states.shape[3] < 2:
+        raise ValueError(f"states must be (B, C, h, w) with at least two values a channel, got {tuple(states.shape)}")
+    s = states.to(torch.float64)
+    return (s.mean(dim=(0, 2, 3)).reshape(-1, 1, 1).float(), s.std(dim=(0, 2, 3)).reshape(-1, 1, 1).float())
 
 
 class DenoisingSampler:
@@ -95,22 +108,22 @@ class DenoisingSampler:
         self.steps = creator.steps
         self.scheduler.set_timesteps(self.steps)
         self.timesteps = self.scheduler.timesteps.clone()
-        self.sigmas = getattr(self.scheduler, "sigmas", None)
         self.passes = creator.passes_per_step
         self.xl = getattr(self.pipe.unet.config, "addition_embed_type", None) == "text_time"
 
-    # ---------------------------------------------------------------- noise levels
-    def vp_scale(self, step: int) -> float:
-        """How much larger than a variance-preserving state the scheduler's state at ``step`` is:
-        ``sqrt(sigma^2 + 1)`` for sigma-parametrised (Euler) schedulers, 1 for DDIM/DDPM."""
-        self._check_step(step, "step", self.steps - 1)
-        if self.sigmas is None:
-            return 1.0
-        return math.sqrt(float(self.sigmas[step]) ** 2 + 1)
-
+    # ---------------------------------------------------------------- states
     def initial_state(self, noise: torch.Tensor) -> torch.Tensor:
         """Standard-normal noise (B, C, h, w) -> the state at step 0 (times ``init_noise_sigma``), float32."""
         return noise.to(torch.float32) * float(self.scheduler.init_noise_sigma)
+
+    def marginal_sample(self, step: int, conditioning: Sequence[torch.Tensor], count: int,
+                        seed: int) -> torch.Tensor:
+        """``count`` states (count, C, h, w) at ``step`` from independent standard-normal noises drawn from
+        ``seed`` (a sample of the sampler's marginal there; ``count * step * passes`` UNet passes)."""
+        gen = torch.Generator().manual_seed(step_seed(seed, MARGINAL_STREAM))
+        noise = torch.randn(count, *self.creator.latent_shape, generator=gen)
+        states, _ = self.advance(self.initial_state(noise), 0, step, conditioning)
+        return states
 
     # ---------------------------------------------------------------- denoising
     @torch.no_grad()
@@ -127,7 +140,8 @@ class DenoisingSampler:
         if stop < start:
             raise ValueError(f"stop ({stop}) must not be before start ({start})")
         b = states.shape[0]
-        chunks, recorded = [], {}
+        chunks: list[torch.Tensor] = []
+        recorded: dict[int, list[torch.Tensor]] = {}
         size = self.creator.batch_size
         for lo in range(0, b, size):
             hi = min(lo + size, b)

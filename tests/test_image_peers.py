@@ -10,7 +10,6 @@ import pytest
 import torch
 from tiny_sdxl import tiny_pipeline
 
-from diffevo.domain import Domain
 from diffevo.latent.creator import ImageCreator
 from diffevo.latent.diff_generate import DifferentiableGenerator
 from diffevo.latent.genome import NoiseGenome, PromptGenome
@@ -137,16 +136,19 @@ def test_ga_keeps_the_elite_mutates_exact_counts_and_clamps_each_part():
         EvoDiffusionGA(dim, 6, 3, sepcma_domain(center), 0, split=dim)
 
 
-def test_evosearch_mutation_preserves_the_gaussian_shell_and_keeps_elites():
-    dim = 4000
-    es = EvoSearch(dim, 8, 2, Domain.build(dim, None, 0.0, 1.0), 0, elites=2, mutation=0.5)
-    x0 = es.ask()
-    es.tell(torch.arange(8, dtype=torch.float64))
-    x1 = es.ask()
-    assert torch.equal(x1[0], x0[7]) and torch.equal(x1[1], x0[6])
-    assert float(x1[2:].std()) == pytest.approx(1.0, abs=0.03)      # sqrt(1 - b^2) x + b z stays standard normal
+def test_evosearch_noise_mutation_keeps_the_gaussian_shell_and_keeps_its_elites():
+    c = creator()
+    search = EvoSearch(peer_fitness("evosearch", c, corner_brightness, PROMPT), popsize=8, budget_images=64, elites=2,
+                       mutation=0.5, seed=0)
+    x0 = search.ask()
+    search.tell(torch.arange(8, dtype=torch.float64))
+    x1 = search.ask()
+    assert x1.shape == (6, x0.shape[1])                              # the 2 elites are kept, not evaluated again
+    assert torch.equal(search.pool[0][0][:2], x0[[7, 6]])
+    sigma = float(c.sampler.scheduler.init_noise_sigma)
+    assert float(x1.std() / sigma) == pytest.approx(1.0, abs=0.1)     # sqrt(1 - b^2) x + b z stays on the shell
     with pytest.raises(ValueError, match="mutation"):
-        EvoSearch(dim, 8, 2, Domain.build(dim, None, 0.0, 1.0), 0, mutation=1.5)
+        EvoSearch(peer_fitness("evosearch", c, corner_brightness, PROMPT), popsize=8, budget_images=64, mutation=1.5)
 
 
 def test_best_of_n_samples_offsets_around_the_prompt_encoding(runs):

@@ -50,6 +50,8 @@ class World:
     latent_dim: int = 2
     cluster_radius: float = 0.05
     diverse_by: str = "clip"
+    many_steps: int = 10
+    """The many-step variant of the world's sampler (its own scheduler), for searches over intermediate states."""
 
     def genome_options(self) -> dict[str, float]:
         """The prompt genome's scales and clamps for this world (``PromptGenome`` / ``ImageRecipe`` keywords)."""
@@ -93,7 +95,10 @@ DIGITS = World(name="digits", folder=WORLD_DIR, steps=2, size=32,
                prompt_scale=round(DIGITS_SCALE_FRACTION * DIGITS_PROMPT_ABS_MAX, 4),
                pooled_scale=round(DIGITS_SCALE_FRACTION * DIGITS_POOLED_ABS_MAX, 4),
                prompt_clamp=round(2 * DIGITS_PROMPT_ABS_MAX, 4), pooled_clamp=round(2 * DIGITS_POOLED_ABS_MAX, 4),
-               latent_dim=4, cluster_radius=0.05, diverse_by="pixels")
+               latent_dim=4, cluster_radius=0.05, diverse_by="pixels", many_steps=10)
+#: The many-step variant: 10 steps of the world's Euler Ancestral scheduler; the independent classifier sees the
+#: prompted digit in 97.5 % of images (16 seeds x 10 digits; 99.4 % at the default 2 steps, 90.6 % at 16, 93.1 % at
+#: 20): ``generation_agreement(pipe, 10)``, tests/test_digits_world.py checks the bar.
 WORLDS = {"digits": DIGITS}
 
 

@@ -34,7 +34,10 @@ class PeerRun:
     images: images the optimiser evaluated (its budget); diversity: mean pairwise cosine distance of the
     final set (the method's own result set: last generation, best-of-N's best ``popsize``, Adam's last
     iterate) in ``diversity_space`` ('clip-image' or 'genome'); final_size: members of that set;
-    curve: best-so-far fitness after each batch, with the images used by then; extra: method details.
+    curve: best-so-far fitness after each batch, with the images used by then; nfe: UNet passes the search spent
+    (set-up and evaluated images; the plain image a record renders is not counted; 0 where not measured, as for
+    Adam); nfe_curve: best-so-far fitness after each batch, with the UNet passes spent by then; extra: method
+    details.
     """
 
     method: str
@@ -47,6 +50,8 @@ class PeerRun:
     diversity_space: str
     final_size: int
     curve: list[tuple[int, float]] = field(default_factory=list)
+    nfe: int = 0
+    nfe_curve: list[tuple[int, float]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -77,18 +82,21 @@ class BestTracker:
         self.curve.append((self.images, self.fitness))
 
 
-def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: str,
-                 progress: Progress | None = None) -> PeerRun:
+def run_ask_tell(opt: Baseline | Any, fitness: ImageFitness, *, method: str, genome: str,
+                 progress: Progress | None = None, evaluate: Callable[[torch.Tensor], Any] | None = None) -> PeerRun:
     """Drive an ask/tell optimizer (:class:`diffevo.protocol.Baseline`) on an image fitness to its end.
 
     ``opt`` works in the genome's coordinates (``x (popsize, dim)``). Features of every evaluated member are
     kept (by a hash of its genome row) only while it belongs to the optimizer's solution set, so the final
-    set's diversity is measured on the members the method itself returns.
+    set's diversity is measured on the members the method itself returns. ``evaluate``: what scores a population
+    (default ``fitness`` itself; EvoSearch scores states at its current step with its own ``evaluate``).
     """
     start = time.perf_counter()
     best = BestTracker()
     store: dict[str, torch.Tensor] = {}
     space = ["genome"]
+    nfe_start = fitness.creator.nfe - fitness.setup_nfe    # the passes spent building the genome count too
+    nfe_curve: list[tuple[int, float]] = []
 
     def track(step: Step) -> None:
         """Keep the features of the optimizer's current solution set and the best image so far."""
@@ -100,15 +108,17 @@ def run_ask_tell(opt: Baseline, fitness: ImageFitness, *, method: str, genome: s
         for row, feat in zip(x, feats, strict=True):
             store[_key(row)] = feat
         best.update(f, fitness.last_images, comps)
+        nfe_curve.append((fitness.creator.nfe - nfe_start, best.fitness))
         keep = {_key(row) for row in opt.population}
         store = {k: v for k, v in store.items() if k in keep}
         if progress is not None:
             progress(best.images, best.fitness)
 
-    run_loop(opt, fitness, on_generation=track)
+    run_loop(opt, fitness if evaluate is None else evaluate, on_generation=track)
     final = torch.stack([store[_key(row)] for row in opt.population])
     assert best.image is not None, "no finite fitness in the whole run"
     return PeerRun(method=method, genome=genome, best_image=best.image, best_fitness=best.fitness,
                    best_components=best.components, images=best.images,
                    diversity=mean_pairwise_cosine_distance(final), diversity_space=space[0],
-                   final_size=int(final.shape[0]), curve=best.curve, seconds=time.perf_counter() - start)
+                   final_size=int(final.shape[0]), curve=best.curve, nfe=fitness.creator.nfe - nfe_start,
+                   nfe_curve=nfe_curve, seconds=time.perf_counter() - start)
