@@ -27,7 +27,9 @@ from .cli_models import (
     resolve_models,
     steps_per_image,
 )
+from .image_fitness import DEFAULT_INTERMEDIATE_RATE, GENOMES
 from .image_run import DEFAULT_GENERATIONS, DEFAULT_LATENT_DIM, DEFAULT_POPSIZE, DIVERSE_BY
+from .sampler import SCHEDULERS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,18 +45,32 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         description="Latent Diffusion Evolution over SDXL prompt embeddings: writes the best image, a diverse set, "
                     "a grid of each generation's best, a fitness curve and a JSON log to --out.")
     p.add_argument("prompt", help="the text prompt")
-    p.add_argument("--generations", type=_at_least_two, default=DEFAULT_GENERATIONS,
-                   help=f"evaluated generations (default {DEFAULT_GENERATIONS})")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--generations", type=_at_least_two, default=None,
+                        help=f"evaluated generations (default {DEFAULT_GENERATIONS})")
+    budget.add_argument("--budget-nfe", type=A.positive_int, default=None,
+                        help="instead of --generations: a budget of UNet passes (as many generations as it buys)")
     p.add_argument("--popsize", type=_at_least_two, default=DEFAULT_POPSIZE,
                    help=f"images per generation (default {DEFAULT_POPSIZE})")
     p.add_argument("--out", type=A.writable_folder, default="runs/image", help="output folder (default runs/image)")
     add_model_arguments(p)
     p.add_argument("--fitness", default="eigo", choices=FITNESS_CHOICES,
                    help="eigo (aesthetic + prompt alignment), aesthetic, or clip (default eigo)")
-    p.add_argument("--genome", default="prompt", choices=("prompt", "noise"),
-                   help="prompt (prompt embeddings, default) or noise (initial latents)")
+    p.add_argument("--genome", default="prompt", choices=GENOMES,
+                   help="prompt (prompt embeddings, default), noise (initial latents) or intermediate (the sampler's "
+                        "state at --intermediate-step, finished by the remaining steps)")
+    p.add_argument("--intermediate-step", type=A.nonnegative_int, default=None,
+                   help="with --genome intermediate: the step whose states are searched (default half the steps)")
+    p.add_argument("--intermediate-rate", type=_rate, default=DEFAULT_INTERMEDIATE_RATE,
+                   help=f"with --genome intermediate: the mutation rate, fresh-noise share = rate^2 (default "
+                        f"{DEFAULT_INTERMEDIATE_RATE})")
     p.add_argument("--steps-per-image", type=steps_per_image, default=None,
-                   help="denoising steps per image (default 1; the world's with --world; 1-4 for sdxl-turbo)")
+                   help="denoising steps per image (default 1; the world's with --world; 1-4 for sdxl-turbo, 20-50 "
+                        "for many-step SDXL models)")
+    p.add_argument("--scheduler", choices=sorted(SCHEDULERS), default=None,
+                   help="the sampler's scheduler (default: the model's own)")
+    p.add_argument("--guidance-scale", type=A.nonnegative_float, default=0.0,
+                   help="classifier-free guidance (default 0, as sdxl-turbo; above 1 every step costs 2 UNet passes)")
     p.add_argument("--size", type=image_size, default=None,
                    help="image size in pixels (default: the model's, 512 for sdxl-turbo)")
     p.add_argument("--batch-size", type=A.positive_int, default=4, help="images per pipeline call (default 4)")
@@ -80,6 +96,14 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     return p
 
 
+def _rate(text: str) -> float:
+    """--intermediate-rate: a number in (0, 1]."""
+    value = A.positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
+    return value
+
+
 def _latent_dim(text: str) -> int | str:
     """--latent-dim: a positive integer, or 'full' (the full-space kernel)."""
     return "full" if text == "full" else A.positive_int(text)
@@ -97,6 +121,11 @@ def _check_args(args: argparse.Namespace) -> None:
     if not args.prompt.strip():
         raise ValueError("the prompt must not be empty")
     resolve_models(args)
+    if args.genome != "intermediate" and args.intermediate_step is not None:
+        raise ValueError("--intermediate-step applies to --genome intermediate only")
+    if args.intermediate_step is not None and args.intermediate_step >= args.steps_per_image:
+        raise ValueError(f"--intermediate-step {args.intermediate_step}: must be below --steps-per-image "
+                         f"({args.steps_per_image})")
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
     if isinstance(args.latent_dim, int):
@@ -120,6 +149,8 @@ def cmd_image(args: argparse.Namespace) -> int:
                          steps_per_image=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                          seed=args.seed, device=args.device, clip_model=args.clip_model,
                          clip_pretrained=args.clip_pretrained, aesthetic_head=args.aesthetic_head, genome=args.genome,
+                         scheduler=args.scheduler, guidance_scale=args.guidance_scale,
+                         intermediate_step=args.intermediate_step, intermediate_rate=args.intermediate_rate,
                          **args.genome_options)
     backend = backend_for_images(args)      # before the models load: a --ray-address nothing answers at fails now
     start = time.perf_counter()
@@ -132,6 +163,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     fitness = distribute(fitness, recipe, backend)   # --workers / --ray-address: pipelines on workers
     try:
         run = run_image_evolution(fitness, popsize=args.popsize, generations=args.generations,
+                                  budget_nfe=args.budget_nfe,
                                   latent_dim=None if args.latent_dim == "full" else args.latent_dim,
                                   seed=args.seed, noise=args.noise,
                                   cluster_radius=args.cluster_radius, diverse_by=args.diverse_by,
@@ -140,8 +172,8 @@ def cmd_image(args: argparse.Namespace) -> int:
         getattr(fitness, "close", lambda: None)()
     paths = write_artifacts(run, args.out)
     elapsed = time.perf_counter() - start
-    print(f"prompt {args.prompt!r}: {args.generations} generations x {args.popsize} images "
-          f"({args.model}, {fitness.creator.steps} step(s), {fitness.creator.size}px)")
+    print(f"prompt {args.prompt!r}: {len(run.log)} generations x {args.popsize} images, {run.nfe} UNet passes "
+          f"({args.model}, {fitness.creator.steps} step(s), {fitness.creator.size}px, {args.genome} genome)")
     print(f"  models loaded in {loaded - start:.1f} s, run {elapsed - (loaded - start):.1f} s")
     comps = ", ".join(f"{k} {v:.4g}" for k, v in run.best_components.items() if k != "fitness")
     base = ", ".join(f"{k} {v:.4g}" for k, v in run.baseline_components.items() if k != "fitness")

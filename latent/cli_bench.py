@@ -26,7 +26,7 @@ DEFAULT_OUT = "benchmarks/results/image_bench"
 
 def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``image-bench`` on the ``diffevo`` subparsers; returns its parser."""
-    from .peers import PEER_NAMES
+    from .peers import PEER_NAMES, UNITS
 
     p = subparsers.add_parser(
         "image-bench", help="compare image optimisers (Diffusion Evolution, sep-CMA-ES, GA, Adam, best-of-N, "
@@ -43,7 +43,11 @@ def add_image_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     p.add_argument("--seeds", type=A.positive_int, default=1,
                    help="runs per prompt and optimiser, seeds 0..N-1 (default 1)")
     p.add_argument("--budget", type=A.positive_int, default=DEFAULT_BUDGET,
-                   help=f"images per run for every optimiser, a multiple of --popsize (default {DEFAULT_BUDGET})")
+                   help=f"images per run for every optimiser, a multiple of --popsize (default {DEFAULT_BUDGET}); "
+                        "UNet passes with --budget-unit nfe")
+    p.add_argument("--budget-unit", choices=UNITS, default="images",
+                   help="what --budget counts: images (scored images, default) or nfe (UNet passes: an "
+                        "intermediate-state search pays only the remaining steps per image)")
     p.add_argument("--popsize", type=A.positive_int, default=DEFAULT_POPSIZE,
                    help=f"population of the population methods (default {DEFAULT_POPSIZE}, EIGO's sep-CMA-ES)")
     p.add_argument("--out", type=A.writable_folder, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
@@ -92,7 +96,7 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
     from .prompts import read_prompt_list
 
     resolve_models(args)
-    check_methods(args.methods, args.budget, args.popsize)   # every method can run these settings, before any work
+    check_methods(args.methods, args.budget, args.popsize, args.budget_unit)   # all can run these, before any work
     if args.aesthetic_head not in (None, "random") and not Path(args.aesthetic_head).is_file():
         raise ValueError(f"--aesthetic-head: no such file {args.aesthetic_head}")
     if args.prompts is None:
@@ -124,16 +128,17 @@ def cmd_image_bench(args: argparse.Namespace) -> int:
         records = run_image_bench_on_workers(recipe, backend, prompts, args.methods, range(args.seeds), args.budget,
                                              args.popsize, args.out, method_options=options, progress=not args.quiet,
                                              figures=not args.no_figures, judge=_world_judge(args.world),
-                                             genome_options=args.genome_options)
+                                             genome_options=args.genome_options, unit=args.budget_unit)
     else:
         records = run_image_bench(pipe, evaluator, prompts, args.methods, range(args.seeds), args.budget, args.popsize,
                                   args.out, steps=args.steps_per_image, size=args.size, batch_size=args.batch_size,
                                   model=args.model, method_options=options, progress=not args.quiet,
                                   figures=not args.no_figures, judge=_world_judge(args.world),
-                                  genome_options=args.genome_options)
+                                  genome_options=args.genome_options, unit=args.budget_unit)
     out = Path(args.out)
-    print(f"{len(prompts)} prompt(s) x {len(args.methods)} optimiser(s) x {args.seeds} seed(s), {args.budget} images "
-          f"per run ({args.model}); models loaded in {loaded - start:.1f} s, {len(records)} runs recorded")
+    print(f"{len(prompts)} prompt(s) x {len(args.methods)} optimiser(s) x {args.seeds} seed(s), {args.budget} "
+          f"{'images' if args.budget_unit == 'images' else 'UNet passes'} per run ({args.model}); models loaded in "
+          f"{loaded - start:.1f} s, {len(records)} runs recorded")
     print((out / "table.md").read_text())
     print(f"results: {out}/results.csv, results.json, table.md, runs.jsonl, versions.txt"
           + ("" if args.no_figures else ", figures/prompt_XX.png"))

@@ -1,8 +1,12 @@
-"""The image creator: SDXL(-Turbo) images from prompt embeddings, deterministically.
+"""The image creator: SDXL(-Turbo) and SD 1.x/2.x images from prompt embeddings, deterministically.
 
 :class:`ImageCreator` wraps the real ``diffusers.StableDiffusionXLPipeline``: ``stabilityai/sdxl-turbo`` by
-default (1-4 steps, guidance 0), or any SDXL-compatible checkpoint by hub name or local folder. fp16 on
-CUDA, fp32 on CPU. ``generate(prompt_embeds, pooled)`` returns images ``(B, 3, H, W)`` in [0, 1].
+default (1-4 steps, guidance 0), or any SDXL-compatible checkpoint by hub name or local folder (many-step SDXL
+models with 20-50 steps and classifier-free guidance, ``guidance_scale`` > 1). The same class takes a
+``diffusers.StableDiffusionPipeline`` (SD 1.x/2.x, one text encoder and no pooled embedding: its prompt genome has
+no pooled part; ``encode`` returns a ``(1, 0)`` pooled tensor), so one creator, one genome family and one
+sampler serve both; which class a model is comes from its ``model_index.json``. fp16 on CUDA, fp32 on CPU.
+``generate(prompt_embeds, pooled)`` returns images ``(B, 3, H, W)`` in [0, 1].
 
 Determinism. Every image of a run starts from the same initial latents (drawn once from ``seed``) and
 gets its *own* ``torch.Generator``, all seeded alike, for the per-step noise of ancestral schedulers (the
@@ -19,6 +23,7 @@ model and the ways to provide it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 import warnings
@@ -112,9 +117,14 @@ def _quiet_loading() -> Iterator[None]:
             tlog.enable_progress_bar()
 
 
+PIPELINE_CLASSES = ("StableDiffusionXLPipeline", "StableDiffusionPipeline")
+"""The diffusers pipeline classes the creator takes (by ``model_index.json``'s ``_class_name``)."""
+
+
 def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
                        dtype: torch.dtype | None = None) -> Any:
-    """``StableDiffusionXLPipeline.from_pretrained(model)`` on ``device`` (fp16 on CUDA, fp32 on CPU by default).
+    """``StableDiffusionXLPipeline.from_pretrained(model)`` (or ``StableDiffusionPipeline`` for an SD 1.x/2.x
+    model, as its ``model_index.json`` says) on ``device`` (fp16 on CUDA, fp32 on CPU by default).
 
     Raises :class:`MissingWeightsError` naming the model and how to provide it when it cannot be loaded.
     On CUDA the ``fp16`` weight variant is tried first (half the download), then the default weights.
@@ -126,10 +136,9 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
     problem = check_model_available(model)
     if problem is not None:
         raise MissingWeightsError([problem])
-    from diffusers import StableDiffusionXLPipeline
-
     local = looks_like_path(model)
     source = str(Path(model).expanduser()) if local else model
+    pipeline_class = _pipeline_class(source, local)
     kwargs: dict[str, Any] = {"torch_dtype": dtype}
     if hub_offline():
         kwargs["local_files_only"] = True
@@ -139,7 +148,7 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
         try:
             with warnings.catch_warnings(), _quiet_loading():   # newer diffusers rename torch_dtype to dtype
                 warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
-                pipe = StableDiffusionXLPipeline.from_pretrained(source, **kwargs, **extra)
+                pipe = pipeline_class.from_pretrained(source, **kwargs, **extra)
             break
         except Exception as exc:   # OSError, hub errors, connection errors, ValueError for bad variants
             error = exc
@@ -152,9 +161,37 @@ def load_sdxl_pipeline(model: str = DEFAULT_MODEL, device: str | torch.device | 
     return pipe
 
 
+def _pipeline_class(source: str, local: bool) -> Any:
+    """The diffusers class of ``source``: from its ``model_index.json`` (a local folder, or the hub's cached copy),
+    SDXL when it cannot be read; ValueError for a pipeline class the creator does not take."""
+    import diffusers
+
+    name = "StableDiffusionXLPipeline"
+    index = Path(source) / "model_index.json" if local else None
+    if index is None:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            index = Path(hf_hub_download(source, "model_index.json", local_files_only=hub_offline()))
+        except Exception:   # no network or not cached: loading reports it
+            index = None
+    if index is not None and index.is_file():
+        try:
+            name = str(json.loads(index.read_text())["_class_name"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    if name not in PIPELINE_CLASSES:
+        raise ValueError(f"model {source!r} is a {name}; the image creator takes {' or '.join(PIPELINE_CLASSES)}")
+    return getattr(diffusers, name)
+
+
 def embedding_dims(unet_config: Any) -> tuple[int, int] | None:
     """(text width, pooled width) an SDXL UNet takes: ``cross_attention_dim`` and the pooled part of its added
-    conditioning (``projection_class_embeddings_input_dim - 6 * addition_time_embed_dim``); None if unknown."""
+    conditioning (``projection_class_embeddings_input_dim - 6 * addition_time_embed_dim``); ``(cross_attention_dim,
+    0)`` for an SD 1.x/2.x UNet (no added conditioning); None if unknown."""
+    if getattr(unet_config, "addition_embed_type", None) is None and isinstance(
+            getattr(unet_config, "cross_attention_dim", None), int):
+        return int(unet_config.cross_attention_dim), 0
     try:
         text = int(unet_config.cross_attention_dim)
         pooled = int(unet_config.projection_class_embeddings_input_dim) - 6 * int(unet_config.addition_time_embed_dim)
@@ -211,7 +248,7 @@ class ImageCreator:
             self.pipe = load_sdxl_pipeline(model, device, dtype)
         else:
             if not all(hasattr(pipeline, a) for a in ("unet", "vae", "encode_prompt")):
-                raise TypeError(f"pipeline must be an SDXL pipeline (unet, vae, encode_prompt), got "
+                raise TypeError(f"pipeline must be an SDXL or SD pipeline (unet, vae, encode_prompt), got "
                                 f"{type(pipeline).__name__}")
             self.pipe = pipeline
             if device is not None or dtype is not None:
@@ -220,13 +257,14 @@ class ImageCreator:
         self.device = torch.device(self.pipe.device)
         self.dtype = self.pipe.unet.dtype
         factor = int(self.pipe.vae_scale_factor)
-        native = int(self.pipe.default_sample_size) * factor
+        native = int(getattr(self.pipe, "default_sample_size", None) or self.pipe.unet.config.sample_size) * factor
         self.size = native if size is None else int(size)
         multiple = factor * 2 ** (len(self.pipe.unet.config.down_block_types) - 1)
         if self.size % multiple:
             raise ValueError(f"size must be a multiple of {multiple} for this model, got {self.size}")
         self.latent_shape = (int(self.pipe.unet.config.in_channels), self.size // factor, self.size // factor)
         self.embedding_dims = embedding_dims(self.pipe.unet.config)
+        self.xl = getattr(self.pipe.unet.config, "addition_embed_type", None) == "text_time"
         gen = torch.Generator(device="cpu").manual_seed(self.seed)
         self.latents = torch.randn((1, *self.latent_shape), generator=gen, dtype=torch.float32)
         self.pipe_seconds = 0.0
@@ -270,8 +308,12 @@ class ImageCreator:
         """The unconditional (negative) embeddings classifier-free guidance uses, as the pipeline makes them for
         no negative prompt: ``(prompt_embeds (1, L, D), pooled (1, P))``."""
         if self._negative is None:
-            _, neg, _, neg_pooled = self.pipe.encode_prompt("", device=self.device, num_images_per_prompt=1,
-                                                            do_classifier_free_guidance=True)
+            if self.xl:
+                _, neg, _, neg_pooled = self.pipe.encode_prompt("", device=self.device, num_images_per_prompt=1,
+                                                                do_classifier_free_guidance=True)
+            else:
+                _, neg = self.pipe.encode_prompt("", self.device, 1, True)
+                neg_pooled = neg.new_zeros(1, 0)
             self._negative = neg.detach().to("cpu", torch.float32), neg_pooled.detach().to("cpu", torch.float32)
         return self._negative
 
@@ -281,8 +323,12 @@ class ImageCreator:
         """prompt -> (prompt_embeds (1, 77, D_text), pooled (1, D_pool)) on the CPU in float32."""
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
-        pe, _, pooled, _ = self.pipe.encode_prompt(prompt, device=self.device, num_images_per_prompt=1,
-                                                   do_classifier_free_guidance=False)
+        if self.xl:
+            pe, _, pooled, _ = self.pipe.encode_prompt(prompt, device=self.device, num_images_per_prompt=1,
+                                                       do_classifier_free_guidance=False)
+        else:       # SD 1.x/2.x: (prompt_embeds, negative); no pooled embedding
+            pe, _ = self.pipe.encode_prompt(prompt, self.device, 1, False)
+            pooled = pe.new_zeros(1, 0)
         return pe.detach().to("cpu", torch.float32), pooled.detach().to("cpu", torch.float32)
 
     # ----------------------------------------------------------------- images
@@ -320,8 +366,8 @@ class ImageCreator:
         shared = self.pipe.scheduler
         self.pipe.scheduler = self._scheduler           # this creator's scheduler, the shared one restored after
         try:
-            result = self.pipe(prompt_embeds=pe.to(self.device, self.dtype),
-                               pooled_prompt_embeds=pooled.to(self.device, self.dtype),
+            pooled_kwargs = {"pooled_prompt_embeds": pooled.to(self.device, self.dtype)} if self.xl else {}
+            result = self.pipe(prompt_embeds=pe.to(self.device, self.dtype), **pooled_kwargs,
                                latents=lat.to(self.device, self.dtype).contiguous(), generator=generators,
                                num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
                                height=self.size, width=self.size, output_type="pt")

@@ -118,7 +118,7 @@ def check_widths(text_width: int, pooled_width: int, text_dim: int | None = None
                  pooled_dim: int | None = None) -> None:
     """Refuse, in one line, an encoding whose widths differ from the expected ones (``text_dim``/``pooled_dim``,
     when given) or from SDXL's pairing (2048-wide prompt rows with a 1280-wide pooled vector)."""
-    if pooled_width < 1:
+    if pooled_width < 1 and pooled_dim != 0:      # SD 1.x/2.x pipelines (pooled_dim 0) have no pooled embedding
         raise ValueError("pooled must not be empty (the pooled embedding has width 0)")
     for name, got, want in (("prompt_embeds", text_width, text_dim), ("pooled", pooled_width, pooled_dim)):
         if want is not None and got != want:

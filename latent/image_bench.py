@@ -92,9 +92,10 @@ def _scalars(components: dict[str, torch.Tensor]) -> dict[str, float]:
 
 
 def _settings(budget: int, popsize: int, creator: ImageCreator, evaluator: Any,
-              method_options: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"budget": budget, "popsize": popsize, "model": creator.model, "steps_per_image": creator.steps,
-            "size": creator.size, "evaluator": repr(evaluator),
+              method_options: dict[str, dict[str, Any]], unit: str = "images") -> dict[str, Any]:
+    unit_entry = {} if unit == "images" else {"budget_unit": unit}    # folders written before units keep resuming
+    return {**unit_entry, "budget": budget, "popsize": popsize, "model": creator.model,
+            "steps_per_image": creator.steps, "size": creator.size, "evaluator": repr(evaluator),
             "method_options": {k: dict(sorted(v.items())) for k, v in sorted(method_options.items())}}
 
 
@@ -113,12 +114,13 @@ def _check_config(out: Path, settings: dict[str, Any]) -> None:
 
 def check_bench_arguments(budget: int, popsize: int, methods: Sequence[str], seeds: Iterable[int],
                           prompts: Sequence[PartiPrompt], progress: bool, figures: bool, judge: Judge | None,
-                          method_options: dict[str, dict[str, Any]] | None
+                          method_options: dict[str, dict[str, Any]] | None, unit: str = "images"
                           ) -> tuple[int, int, list[str], list[int], list[PartiPrompt], dict[str, dict[str, Any]]]:
     """Refuse invalid image-bench settings in one line before any work; returns them checked and normalised:
     (budget, popsize, methods, seeds, prompts, method_options)."""
-    budget, popsize = check_budget(budget, popsize)
-    methods = check_methods(methods, budget, popsize)
+    methods = check_methods(methods, budget, popsize, unit)
+    if unit == "images":
+        budget, popsize = check_budget(budget, popsize)
     seeds = [check_positive_int(s, "seed", 0) for s in seeds]
     if not seeds:
         raise ValueError("seeds: give at least one seed")
@@ -140,7 +142,7 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
                     size: int | None = None, batch_size: int = 4, model: str = "pipeline",
                     method_options: dict[str, dict[str, Any]] | None = None, progress: bool = True,
                     figures: bool = True, judge: Judge | None = None,
-                    genome_options: dict[str, float] | None = None) -> list[dict[str, Any]]:
+                    genome_options: dict[str, float] | None = None, unit: str = "images") -> list[dict[str, Any]]:
     """Run every (prompt, method, seed) not yet in ``out`` and write the results; returns all records.
 
     Args:
@@ -149,7 +151,9 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         prompts: :class:`~diffevo.latent.prompts.PartiPrompt` list (e.g. :func:`diffevo.latent.prompts.eigo_prompts`).
         methods: names from :data:`diffevo.latent.peers.PEERS`.
         seeds: per run, seeds the image noise (the creator) and the optimiser.
-        budget: images each optimiser evaluates per run (a multiple of ``popsize``, at least 2 generations).
+        budget: images each optimiser evaluates per run (a multiple of ``popsize``, at least 2 generations), or
+            with ``unit='nfe'`` the UNet passes each may spend (:func:`diffevo.latent.peers.run_peer`; every
+            record then holds ``nfe``, what the run spent, and ``nfe_curve``).
         popsize: population of the population methods.
         out: results folder (created; resumed when it holds records of the same settings).
         steps, size, batch_size: the creator's denoising steps, image size, images per pipeline call.
@@ -166,7 +170,7 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
             own: :meth:`diffevo.latent.digits.world.World.genome_options`).
     """
     budget, popsize, methods, seeds, prompts, method_options = check_bench_arguments(
-        budget, popsize, methods, seeds, prompts, progress, figures, judge, method_options)
+        budget, popsize, methods, seeds, prompts, progress, figures, judge, method_options, unit)
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
 
@@ -174,7 +178,7 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         return ImageCreator(model, pipeline=pipeline, steps=steps, size=size, batch_size=batch_size, seed=seed)
 
     genome_options = dict(genome_options or {})
-    settings = _settings(budget, popsize, creator_for(0), evaluator, method_options)
+    settings = _settings(budget, popsize, creator_for(0), evaluator, method_options, unit)
     if genome_options:
         settings["genome_options"] = dict(sorted(genome_options.items()))
     with run_log.RunLog(out, RECORDS) as log:        # one process per folder; a torn last line is cut
@@ -182,7 +186,8 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
         done = {_key(r["prompt"], r["method"], r["seed"]) for r in log.records()}
         todo = [(i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
                 if _key(p.prompt, m, s) not in done]
-        bar = tqdm(total=len(todo) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
+        bar = tqdm(total=len(todo) * budget if unit == "images" else None, disable=not progress,
+                   desc="diffevo image-bench", unit="img")
         baselines: dict[tuple[int, int], dict[str, Any]] = {}
         try:
             for i, p, seed, method in todo:
@@ -190,7 +195,7 @@ def run_image_bench(pipeline: Any, evaluator: Any, prompts: Sequence[PartiPrompt
                     baselines[(i, seed)] = _baseline(creator_for(seed), evaluator, p.prompt, out, i, seed, judge)
                 base = baselines[(i, seed)]
                 log.append(_one_run(creator_for(seed), evaluator, p, i, seed, method, budget, popsize, base, out,
-                                    method_options.get(method, {}), bar, judge, genome_options))
+                                    method_options.get(method, {}), bar, judge, genome_options, unit))
         finally:
             bar.close()
         return write_outputs(out, prompts, methods, seeds, figures=figures)
@@ -221,7 +226,8 @@ def _baseline(creator: ImageCreator, evaluator: Any, prompt: str, out: Path, ind
 
 def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, seed: int, method: str,
              budget: int, popsize: int, base: dict[str, Any], out: Path, options: dict[str, Any],
-             bar: Any, judge: Judge | None = None, genome_options: dict[str, float] | None = None) -> dict[str, Any]:
+             bar: Any, judge: Judge | None = None, genome_options: dict[str, float] | None = None,
+             unit: str = "images") -> dict[str, Any]:
     fitness = peer_fitness(method, creator, evaluator, p.prompt, **(genome_options or {}))
     bar.set_postfix_str(f"{method} p{index:02d} s{seed}", refresh=False)
     start_images = creator.images_generated
@@ -233,12 +239,14 @@ def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, 
 
     _peak_start(creator.device)
     start = time.perf_counter()
-    run = run_peer(method, fitness, budget, popsize=popsize, seed=seed, progress=step, **options)
+    run = run_peer(method, fitness, budget, popsize=popsize, seed=seed, progress=step, unit=unit, **options)
     seconds = time.perf_counter() - start
     peak = _peak_gb(creator.device)
     generated = creator.images_generated - start_images
-    if run.images != budget:
+    if unit == "images" and run.images != budget:
         raise RuntimeError(f"{method} evaluated {run.images} images, not the budget of {budget}")
+    if unit == "nfe" and run.nfe > budget:
+        raise RuntimeError(f"{method} spent {run.nfe} UNet passes, more than the budget of {budget}")
     best_file = f"images/p{index:02d}_s{seed}_{method}.png"
     save_png(run.best_image, out / best_file)
     feats, space = image_features(evaluator, run.best_image[None])
@@ -246,7 +254,7 @@ def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, 
     record: dict[str, Any] = {
         "prompt": p.prompt, "category": p.category, "prompt_index": index, "method": method, "seed": seed,
         "genome": run.genome, "budget": budget, "popsize": popsize if PEERS[method].population else 1,
-        "images": run.images, "images_generated": generated, "image_file": best_file,
+        "images": run.images, "images_generated": generated, "image_file": best_file, "nfe": run.nfe,
         "baseline_file": base["file"],
     }
     record.update({f"baseline_{k}": v for k, v in base["components"].items()})
@@ -255,7 +263,8 @@ def _one_run(creator: ImageCreator, evaluator: Any, p: PartiPrompt, index: int, 
     record.update({"cos_distance": cos_distance, "distance_space": space,
                    "ssim": float(ssim(run.best_image, base["image"])[0]),
                    "diversity": run.diversity, "diversity_space": run.diversity_space, "final_size": run.final_size,
-                   "curve": [[n, f] for n, f in run.curve], "seconds": seconds, "peak_gpu_gb": peak})
+                   "curve": [[n, f] for n, f in run.curve], "nfe_curve": [[n, f] for n, f in run.nfe_curve],
+                   "seconds": seconds, "peak_gpu_gb": peak})
     return record
 
 

@@ -52,6 +52,7 @@ class BenchSpec:
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     genome_options: dict[str, float] = field(default_factory=dict)
     judge: Judge | None = None
+    unit: str = "images"
 
 
 class _NoBar:
@@ -82,7 +83,8 @@ def _creator(spec: BenchSpec, seed: int) -> ImageCreator:
 
 def bench_settings(spec: BenchSpec) -> dict[str, Any]:
     """Worker job: the settings ``config.json`` records, as :func:`run_image_bench` computes them."""
-    settings = _settings(spec.budget, spec.popsize, _creator(spec, 0), _models(spec.recipe)[1], spec.method_options)
+    settings = _settings(spec.budget, spec.popsize, _creator(spec, 0), _models(spec.recipe)[1], spec.method_options,
+                         spec.unit)
     if spec.genome_options:
         settings["genome_options"] = dict(sorted(spec.genome_options.items()))
     return settings
@@ -94,22 +96,23 @@ def bench_job(spec: BenchSpec, index: int, prompt: PartiPrompt, seed: int, metho
     out = Path(spec.out)
     base = _baseline(_creator(spec, seed), evaluator, prompt.prompt, out, index, seed, spec.judge)
     return _one_run(_creator(spec, seed), evaluator, prompt, index, seed, method, spec.budget, spec.popsize, base,
-                    out, spec.method_options.get(method, {}), _NoBar(), spec.judge, spec.genome_options)
+                    out, spec.method_options.get(method, {}), _NoBar(), spec.judge, spec.genome_options, spec.unit)
 
 
 def run_image_bench_on_workers(recipe: ImageRecipe, backend: Backend, prompts: Sequence[PartiPrompt],
                                methods: Sequence[str], seeds: Iterable[int], budget: int, popsize: int,
                                out: str | Path, *, method_options: dict[str, dict[str, Any]] | None = None,
                                progress: bool = True, figures: bool = True, judge: Judge | None = None,
-                               genome_options: dict[str, float] | None = None) -> list[dict[str, Any]]:
+                               genome_options: dict[str, float] | None = None,
+                               unit: str = "images") -> list[dict[str, Any]]:
     """:func:`~diffevo.latent.image_bench.run_image_bench` with the runs on ``backend``'s workers (see the module
     doc); the models come from ``recipe`` (its prompt is not used). Returns all records."""
     if not isinstance(recipe, ImageRecipe) or not isinstance(backend, Backend):
         raise TypeError("run_image_bench_on_workers needs an ImageRecipe and a diffevo.evaluation Backend")
     budget, popsize, methods, seeds, prompts, method_options = check_bench_arguments(
-        budget, popsize, methods, seeds, prompts, progress, figures, judge, method_options)
+        budget, popsize, methods, seeds, prompts, progress, figures, judge, method_options, unit)
     out = Path(out)
-    spec = BenchSpec(recipe, str(out), budget, popsize, method_options, dict(genome_options or {}), judge)
+    spec = BenchSpec(recipe, str(out), budget, popsize, method_options, dict(genome_options or {}), judge, unit)
     (settings,) = backend.map(bench_settings, [(spec,)])
     (out / "images").mkdir(parents=True, exist_ok=True)
     with RunLog(out, RECORDS) as log:        # one process per folder; a torn last line is cut
@@ -117,11 +120,11 @@ def run_image_bench_on_workers(recipe: ImageRecipe, backend: Backend, prompts: S
         done = {_key(r["prompt"], r["method"], r["seed"]) for r in log.records()}
         jobs = [(spec, i, p, s, m) for i, p in enumerate(prompts) for s in seeds for m in methods
                 if _key(p.prompt, m, s) not in done]
-        bar = tqdm(total=len(jobs) * budget, disable=not progress, desc="diffevo image-bench", unit="img")
+        bar = tqdm(total=len(jobs), disable=not progress, desc="diffevo image-bench", unit="run")
 
         def finished(_: int, record: dict[str, Any]) -> None:
             log.append(record)
-            bar.update(budget)
+            bar.update(1)
 
         try:
             if jobs:

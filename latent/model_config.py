@@ -21,11 +21,13 @@ def _read(folder: Path, *parts: str) -> dict[str, Any] | None:
 
 
 def genome_dim(model: str, genome: str, size: int | None = None) -> int | None:
-    """The genome's dimension for a local SDXL diffusers folder ``model``, or None when it cannot be read.
+    """The genome's dimension for a local SDXL or SD 1.x/2.x diffusers folder ``model``, or None when it cannot be
+    read.
 
     ``genome="prompt"``: ``(L - 1) * D_text + D_pool`` (the prompt rows after BOS, then the pooled vector;
     :class:`~diffevo.latent.genome.PromptGenome`); ``genome="noise"``: ``C * (size / f) ** 2``, the initial
-    latents (:class:`~diffevo.latent.genome.NoiseGenome`; ``size`` defaults to the UNet's native size).
+    latents (:class:`~diffevo.latent.genome.NoiseGenome`; ``size`` defaults to the UNet's native size), and the same
+    for ``genome="intermediate"`` (a sampler state has the latents' shape).
     """
     folder = Path(model)
     if not folder.is_dir():
@@ -38,9 +40,11 @@ def genome_dim(model: str, genome: str, size: int | None = None) -> int | None:
             tokenizer = _read(folder, "tokenizer", "tokenizer_config.json") or {}
             length = int(tokenizer.get("model_max_length", 77))
             text = int(unet["cross_attention_dim"])
+            if unet.get("addition_embed_type") != "text_time":       # SD 1.x/2.x: no pooled embedding
+                return (length - 1) * text if length > 1 else None
             pooled = int(unet["projection_class_embeddings_input_dim"]) - 6 * int(unet["addition_time_embed_dim"])
             return (length - 1) * text + pooled if length > 1 and pooled > 0 else None
-        if genome == "noise":
+        if genome in ("noise", "intermediate"):
             vae = _read(folder, "vae", "config.json")
             if vae is None:
                 return None

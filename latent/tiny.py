@@ -83,13 +83,16 @@ def _text_config(vocab_size: int, bos_id: int, eos_id: int, pad_id: int) -> Any:
                           bos_token_id=bos_id, eos_token_id=eos_id, pad_token_id=pad_id)
 
 
-def tiny_sdxl_components(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) -> dict[str, Any]:
-    """The components of a tiny SDXL pipeline, randomly initialised from ``seed`` (deterministic)."""
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
-
+def _check_size(image_size: Any) -> None:
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8 or image_size % 8:
         raise ValueError(f"image_size must be a multiple of 8 and at least 8, got {image_size!r}")
+
+
+def tiny_sdxl_components(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) -> dict[str, Any]:
+    """The components of a tiny SDXL pipeline, randomly initialised from ``seed`` (deterministic)."""
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    _check_size(image_size)
     tokenizer = tiny_clip_tokenizer()
     tokenizer_2 = tiny_clip_tokenizer(pad_token="!")
     vocab = tokenizer.get_vocab()
@@ -98,34 +101,78 @@ def tiny_sdxl_components(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) ->
         torch.manual_seed(seed)
         text_encoder = CLIPTextModel(config).eval()
         text_encoder_2 = CLIPTextModelWithProjection(config).eval()
-        unet = UNet2DConditionModel(
-            sample_size=image_size // 2, in_channels=4, out_channels=4, layers_per_block=1,
-            block_out_channels=(16, 32), norm_num_groups=8,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            attention_head_dim=(2, 4), use_linear_projection=True, transformer_layers_per_block=(1, 1),
-            cross_attention_dim=2 * TEXT_HIDDEN, addition_embed_type="text_time",
-            addition_time_embed_dim=TIME_EMBED_DIM,
-            projection_class_embeddings_input_dim=6 * TIME_EMBED_DIM + TEXT_PROJECTION,
-        ).eval()  # type: ignore[attr-defined]  # a torch.nn.Module method; diffusers' mixin bases hide it from mypy
-        vae = AutoencoderKL(
-            in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16), norm_num_groups=8,
-            down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-            up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), sample_size=image_size,
-        ).eval()  # type: ignore[attr-defined]  # a torch.nn.Module method; diffusers' mixin bases hide it from mypy
-        # At random initialisation the UNet's output barely depends on the text conditioning, so the images
-        # hardly change with the embeddings. Larger output, time-text and cross-attention output weights
-        # make the embeddings steer the tiny images ~15x more (still noise-like images, same code paths).
-        with torch.no_grad():
-            for name, param in unet.named_parameters():
-                for key, gain in CONDITIONING_GAIN.items():
-                    if name.startswith(key) or f".{key}." in name:
-                        param.mul_(gain)
-    scheduler = EulerAncestralDiscreteScheduler(
+        unet = _tiny_unet(image_size, xl=True)
+        vae = _tiny_vae(image_size)
+    return {"unet": unet, "vae": vae, "scheduler": _tiny_scheduler(), "text_encoder": text_encoder,
+            "text_encoder_2": text_encoder_2, "tokenizer": tokenizer, "tokenizer_2": tokenizer_2}
+
+
+def _tiny_unet(image_size: int, xl: bool) -> Any:
+    """A small UNet2DConditionModel: SDXL's ``text_time`` conditioning on two encoders' widths (``xl``), or SD 1.x's
+    cross-attention on one encoder's."""
+    from diffusers import UNet2DConditionModel
+
+    extra: dict[str, Any] = {"cross_attention_dim": TEXT_HIDDEN}
+    if xl:
+        extra = {"cross_attention_dim": 2 * TEXT_HIDDEN, "addition_embed_type": "text_time",
+                 "addition_time_embed_dim": TIME_EMBED_DIM,
+                 "projection_class_embeddings_input_dim": 6 * TIME_EMBED_DIM + TEXT_PROJECTION}
+    unet = UNet2DConditionModel(
+        sample_size=image_size // 2, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=(16, 32), norm_num_groups=8,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, transformer_layers_per_block=(1, 1), **extra,
+    ).eval()  # type: ignore[attr-defined]  # a torch.nn.Module method; diffusers' mixin bases hide it from mypy
+    # At random initialisation the UNet's output barely depends on the text conditioning, so the images
+    # hardly change with the embeddings. Larger output, time-text and cross-attention output weights
+    # make the embeddings steer the tiny images ~15x more (still noise-like images, same code paths).
+    with torch.no_grad():
+        for name, param in unet.named_parameters():
+            for key, gain in CONDITIONING_GAIN.items():
+                if name.startswith(key) or f".{key}." in name:
+                    param.mul_(gain)
+    return unet
+
+
+def _tiny_vae(image_size: int) -> Any:
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16), norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), sample_size=image_size,
+    ).eval()  # type: ignore[attr-defined]  # a torch.nn.Module method; diffusers' mixin bases hide it from mypy
+
+
+def _tiny_scheduler() -> Any:
+    from diffusers import EulerAncestralDiscreteScheduler
+
+    return EulerAncestralDiscreteScheduler(
         num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
         prediction_type="epsilon", timestep_spacing="trailing", steps_offset=1)
-    return {"unet": unet, "vae": vae, "scheduler": scheduler, "text_encoder": text_encoder,
-            "text_encoder_2": text_encoder_2, "tokenizer": tokenizer, "tokenizer_2": tokenizer_2}
+
+
+def tiny_sd_pipeline(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) -> Any:
+    """A tiny randomly initialised SD 1.x-style ``StableDiffusionPipeline`` (one CLIP text encoder, no pooled
+    embedding, no safety checker) on the CPU (fp32): the other pipeline class :class:`ImageCreator` takes."""
+    from diffusers import StableDiffusionPipeline
+    from transformers import CLIPTextModel
+
+    _check_size(image_size)
+    tokenizer = tiny_clip_tokenizer()
+    vocab = tokenizer.get_vocab()
+    config = _text_config(len(vocab), vocab["<|startoftext|>"], vocab["<|endoftext|>"], tokenizer.pad_token_id)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        text_encoder = CLIPTextModel(config).eval()
+        unet = _tiny_unet(image_size, xl=False)
+        vae = _tiny_vae(image_size)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=_tiny_scheduler(), safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)  # type: ignore[attr-defined]  # DiffusionPipeline's; mypy misses it
+    return pipe
 
 
 def tiny_sdxl_pipeline(seed: int = 0, image_size: int = DEFAULT_IMAGE_SIZE) -> Any:

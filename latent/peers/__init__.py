@@ -130,16 +130,26 @@ def images_for_nfe(fitness: ImageFitness, budget_nfe: int, popsize: int) -> int:
     return int(generations * popsize)
 
 
-def check_methods(methods: Any, budget: Any, popsize: Any) -> list[str]:
-    """The method names checked against ``budget`` and ``popsize`` before any work: every name known, the
-    budget a multiple of popsize (:func:`check_budget`), and popsize at least each method's ``min_popsize``.
+def check_methods(methods: Any, budget: Any, popsize: Any, unit: str = "images") -> list[str]:
+    """The method names checked against ``budget`` and ``popsize`` before any work: every name known, an image
+    budget a multiple of popsize (:func:`check_budget`; an NFE budget (``unit='nfe'``) positive and no Adam), and
+    popsize at least each method's ``min_popsize``.
 
     Raises ValueError in one line naming the methods that cannot run these settings.
     """
     names = [check_peer(m).name for m in methods]
     if not names:
         raise ValueError("methods: give at least one optimiser")
-    budget, popsize = check_budget(budget, popsize)
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {list(UNITS)}, got {unit!r}")
+    if unit == "nfe":
+        check_positive_int(budget, "budget", 1)
+        popsize = check_positive_int(popsize, "popsize", 2)
+        if "adam" in names:
+            raise ValueError("adam cannot run on an NFE budget (its backward passes are not UNet evaluations); "
+                             "drop it or use an image budget")
+    else:
+        budget, popsize = check_budget(budget, popsize)
     short = [f"{m} needs popsize >= {PEERS[m].min_popsize}" for m in names if popsize < PEERS[m].min_popsize]
     if short:
         raise ValueError(f"popsize {popsize} is too small: {'; '.join(short)} (raise --popsize or drop the method)")
