@@ -8,12 +8,15 @@ small picklable description from which one is built (``recipe.build()``), e.g. o
 Evaluators. ``evaluator(images (B, 3, H, W) in [0, 1], prompt) -> dict`` with at least ``"fitness"`` (B,)
 plus raw components (e.g. ``"aesthetic"``, ``"clip_score"``, ``"clip_cos"``) and optionally
 ``"image_embeds"`` (B, E) L2-normalised CLIP image embeddings — the contract of
-``diffevo.latent.evaluators.ImageEvaluator``. Any user callable ``images -> scores (B,)`` plugs in as well
-(:class:`CallableFitness`); it may also return such a dict.
+``diffevo.latent.evaluators.ImageEvaluator``. Any user callable plugs in as well (:class:`CallableFitness`):
+``images -> scores (B,)``, or, prompt-aware, ``(images, prompt) -> scores (B,)`` (the reward models of
+:mod:`diffevo.latent.rewards` take the prompt); it may also return such a dict. Several rewards, normalised and
+weighted under a name: :class:`diffevo.latent.rewards.combination.RewardCombination`.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -43,20 +46,37 @@ DEFAULT_CLIP_MODEL = "ViT-L-14"
 DEFAULT_CLIP_PRETRAINED = "openai"
 
 
+def takes_prompt(fn: Callable[..., Any]) -> bool:
+    """True when ``fn`` is called as ``fn(images, prompt)``: it has a second positional parameter that has no
+    default or is named ``prompt`` (or it takes ``*args``); otherwise it is called as ``fn(images)``."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):   # a builtin without a signature: images only
+        return False
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return True
+    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 and (positional[1].default is inspect.Parameter.empty
+                                      or positional[1].name == "prompt")
+
+
 class CallableFitness:
-    """A user function ``images (B, 3, H, W) in [0, 1] -> scores (B,)`` (or a dict) as an evaluator.
+    """A user function as an evaluator: ``images (B, 3, H, W) in [0, 1] -> scores (B,)`` or, prompt-aware,
+    ``(images, prompt) -> scores (B,)`` (see :func:`takes_prompt`); either may return a dict with ``"fitness"``.
 
     Picklable when ``fn`` is (a module-level function or a picklable object).
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor], Any]) -> None:
+    def __init__(self, fn: Callable[..., Any]) -> None:
         if not callable(fn):
             raise TypeError(f"fitness must be a name {FITNESS_NAMES} or a callable images -> scores, got "
                             f"{type(fn).__name__}")
         self.fn = fn
+        self.prompt_aware = takes_prompt(fn)
 
     def __call__(self, images: torch.Tensor, prompt: str) -> dict[str, torch.Tensor]:
-        out = self.fn(images)
+        out = self.fn(images, prompt) if self.prompt_aware else self.fn(images)
         return dict(out) if isinstance(out, dict) else {"fitness": torch.as_tensor(out)}
 
     def __repr__(self) -> str:
