@@ -54,18 +54,24 @@ def results_table(records: list[dict[str, Any]], methods: list[str], problems: l
     method in optima per run (paired by problem and seed, mean +- standard error)."""
     runs = {m: [r for r in records if r["method"] == m] for m in methods}
     seeds = sorted({r["seed"] for r in records})
+    paired = "niching" in runs and "niching-uniform" in runs
+    extra = " niching minus niching-uniform (optima per run, +- s.e.) |" if paired else ""
     lines = [f"Peak ratio at accuracy 1e-3 (1e-5 in brackets), runs with seeds {seeds[0]}-{seeds[-1]} per problem "
              "and method, each method at the problem's budget.", "",
-             "| problem | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+             "| problem | " + " | ".join(methods) + " |" + extra, "|---|" + "---|" * (len(methods) + paired)]
     for p in problems:
         cells = []
         for m in methods:
             rs = [r for r in runs[m] if r["problem"] == p]
             cells.append(f"{peak_ratio_of(rs):.3f} ({peak_ratio_of(rs, 1e-5):.3f}) n={len(rs)}" if rs else "-")
+        if paired:
+            mean, se = paired_difference([r for r in runs["niching"] if r["problem"] == p],
+                                         [r for r in runs["niching-uniform"] if r["problem"] == p])
+            cells.append(f"{mean:+.2f} +- {se:.2f}")
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
     lines.append("| **mean over problems** | " + " | ".join(
         f"**{np.mean([peak_ratio_of([r for r in runs[m] if r['problem'] == p]) for p in problems]):.3f}**"
-        for m in methods) + " |")
+        for m in methods) + " |" + (" |" if paired else ""))
     lines.append("")
     if "niching" in runs:
         for m in methods:
@@ -77,7 +83,8 @@ def results_table(records: list[dict[str, Any]], methods: list[str], problems: l
                 b = [r for r in runs[m] if r["problem"] in keep]
                 mean, se = paired_difference(a, b)
                 lines.append(f"- niching minus {m}, {scope}: {mean:+.2f} +- {se:.2f} optima per run "
-                             f"(peak ratio {peak_ratio_of(a):.3f} vs {peak_ratio_of(b):.3f})")
+                             f"(paired by problem and seed; pooled peak ratio {peak_ratio_of(a):.3f} vs "
+                             f"{peak_ratio_of(b):.3f})")
     return "\n".join(lines) + "\n"
 
 
