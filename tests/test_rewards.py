@@ -111,3 +111,68 @@ def test_pixel_rewards():
     white, black = torch.ones(1, 3, 8, 8), torch.zeros(1, 3, 8, 8)
     assert ink(torch.cat([white, black]), "p").tolist() == [0.0, 1.0]
     assert np.allclose(paper(torch.cat([white, black])).numpy(), [1.0, 0.0])
+
+
+def to_image_reward_layout(state):
+    """Our ImageRewardModel's keys written back in ImageReward.pt's published layout (BLIP's names)."""
+    import re
+
+    vision = [(r"^embeddings\.class_embedding$", "cls_token"), (r"^embeddings\.position_embedding$", "pos_embed"),
+              (r"^embeddings\.patch_embedding\.", "patch_embed.proj."),
+              (r"^encoder\.layers\.(\d+)\.layer_norm1\.", r"blocks.\1.norm1."),
+              (r"^encoder\.layers\.(\d+)\.layer_norm2\.", r"blocks.\1.norm2."),
+              (r"^encoder\.layers\.(\d+)\.self_attn\.qkv\.", r"blocks.\1.attn.qkv."),
+              (r"^encoder\.layers\.(\d+)\.self_attn\.projection\.", r"blocks.\1.attn.proj."),
+              (r"^encoder\.layers\.(\d+)\.mlp\.", r"blocks.\1.mlp."), (r"^post_layernorm\.", "norm.")]
+    out = {"blip.vision_proj.weight": torch.zeros(2, 2)}          # a part the reward does not use
+    for key, value in state.items():
+        if key.startswith("vision."):
+            name = key[len("vision."):]
+            for pattern, repl in vision:
+                name, n = re.subn(pattern, repl, name)
+                if n:
+                    break
+            out["blip.visual_encoder." + name] = value
+        elif key.startswith("text."):
+            out["blip.text_encoder." + key[len("text."):]] = value
+        else:
+            out["mlp.layers." + key[len("mlp."):]] = value
+    return out
+
+
+def test_image_reward_loads_a_checkpoint_in_the_published_layout(tmp_path):
+    from transformers import BlipTextConfig, BlipVisionConfig
+
+    from diffevo.latent.rewards.image_reward import IMAGE_REWARD_FILE, ImageReward, ImageRewardModel
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "red", "apple", "blue", "car"]
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "vocab.txt").write_text("\n".join(words) + "\n")
+    vision = BlipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                              image_size=32, patch_size=8, layer_norm_eps=1e-6)
+    text = BlipTextConfig(vocab_size=len(words) + 2, hidden_size=16, encoder_hidden_size=16, intermediate_size=32,
+                          num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=40, is_decoder=True)
+    torch.manual_seed(0)
+    model = ImageRewardModel(vision, text).eval()
+    torch.save({"state_dict": to_image_reward_layout(model.state_dict())}, tmp_path / IMAGE_REWARD_FILE)
+    reward = ImageReward(checkpoint=str(tmp_path), tokenizer=str(tmp_path / "tok"), configs=(vision, text),
+                         device="cpu", batch_size=2)
+    batch = images(3, size=48)
+    scores = reward(batch, "a red apple")
+    assert scores.shape == (3,) and torch.isfinite(scores).all()
+    tokens = reward.tokenizer("a red apple", padding="max_length", truncation=True, max_length=35, return_tensors="pt")
+    assert tokens["input_ids"].shape == (1, 35) and int(tokens["input_ids"][0, 0]) == 2   # [CLS] first
+    with torch.no_grad():
+        direct = model(reward.preprocess(batch), tokens["input_ids"], tokens["attention_mask"])
+    assert torch.allclose(scores, direct, atol=1e-5)                          # every weight mapped
+    assert not torch.allclose(reward(batch, "a blue car"), scores)
+
+
+def test_image_reward_missing_weights_give_one_line(monkeypatch, tmp_path):
+    from diffevo.latent.rewards.image_reward import ImageReward
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(RewardWeightsError) as info:
+        ImageReward(device="cpu")
+    assert "\n" not in str(info.value) and "THUDM/ImageReward" in str(info.value)
