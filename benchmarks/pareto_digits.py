@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -43,7 +44,7 @@ from results_io import write_table  # noqa: E402
 from diffevo.latent.digits.judge import judge  # noqa: E402
 from diffevo.latent.digits.world import DIGITS  # noqa: E402
 from diffevo.latent.image_fitness import ImageFitness, ImageRecipe  # noqa: E402
-from diffevo.latent.pareto_run import METHODS, ImageObjectives, run_pareto_images  # noqa: E402
+from diffevo.latent.pareto_run import METHODS, NSGA2_BOX, ImageObjectives, run_pareto_images  # noqa: E402
 from diffevo.latent.prompts import digits_prompts  # noqa: E402
 from diffevo.latent.rewards.pixels import ink  # noqa: E402
 from diffevo.multiobjective import extent, hypervolume, non_dominated_mask, spacing  # noqa: E402
@@ -118,32 +119,51 @@ def table(runs: list[dict[str, Any]], methods: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figure(runs: list[dict[str, Any]], prompts: list[str], methods: list[str], path: Path) -> None:
-    """One panel per prompt: each method's front (first seed) with its images drawn at their points."""
+def strip_indices(F: np.ndarray, count: int) -> list[int]:
+    """Up to ``count`` indices of front points spread evenly along the first objective (F sorted descending)."""
+    if len(F) <= count:
+        return list(range(len(F)))
+    return sorted({int(round(i)) for i in np.linspace(0, len(F) - 1, count)})
+
+
+def figure(runs: list[dict[str, Any]], prompts: list[str], methods: list[str], path: Path, count: int = 8) -> None:
+    """Per prompt (a column): both methods' fronts (first seed) and the plain image's point; below, for each method,
+    ``count`` of its front images spread along the front, each labelled with its two objectives."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
     colors = {"diffevo": "tab:blue", "nsga2": "tab:orange"}
-    fig, axes = plt.subplots(1, len(prompts), figsize=(6.5 * len(prompts), 6), squeeze=False)
-    for ax, prompt in zip(axes[0], prompts, strict=True):
-        for m in methods:
+    fig, axes = plt.subplots(1 + len(methods), len(prompts), figsize=(7 * len(prompts), 4.2 + 1.6 * len(methods)),
+                             squeeze=False, gridspec_kw={"height_ratios": [3.2] + [1.0] * len(methods)})
+    for col, prompt in enumerate(prompts):
+        ax = axes[0][col]
+        for row, m in enumerate(methods, start=1):
             r = min((r for r in runs if r["prompt"] == prompt and r["method"] == m), key=lambda r: r["seed"])
             F = np.asarray(r["front"])
-            ax.plot(F[:, 0], F[:, 1], "o-", color=colors.get(m), label=f"{m} ({len(F)} images)", ms=4, alpha=0.8)
-            for k in range(len(F)):
-                img = r["images"][k].permute(1, 2, 0).numpy()
-                box = OffsetImage(img, zoom=1.1)
-                box.image.axes = ax
-                ax.add_artist(AnnotationBbox(box, (F[k, 0], F[k, 1]), frameon=True, pad=0.1,
-                                             bboxprops={"edgecolor": colors.get(m), "linewidth": 1.5}))
-            ax.plot(*r["plain"], "k*", ms=14, label="the prompt's plain image" if m == methods[0] else None)
+            ax.plot(F[:, 0], F[:, 1], "o-", color=colors.get(m), label=f"{m}: {len(F)} images", ms=4)
+            picks = strip_indices(F, count)
+            ax.plot(F[picks, 0], F[picks, 1], "s", mfc="none", mec=colors.get(m), ms=9)
+            strip = torch.cat([r["images"][k] for k in picks], dim=2).permute(1, 2, 0).numpy()
+            sax = axes[row][col]
+            sax.imshow(strip)
+            width = r["images"].shape[-1]
+            sax.set_xticks([width * (i + 0.5) for i in range(len(picks))])
+            sax.set_xticklabels([f"{F[k, 0]:.2f}\n{F[k, 1]:.3f}" for k in picks], fontsize=7)
+            sax.set_yticks([])
+            sax.set_ylabel(m, color=colors.get(m))
+            for spine in sax.spines.values():
+                spine.set_edgecolor(colors.get(m))
+        first = min((r for r in runs if r["prompt"] == prompt), key=lambda r: r["seed"])
+        ax.plot(*first["plain"], "k*", ms=14, label="the prompt's plain image")
         ax.set_title(f"{prompt!r}, seed {min(r['seed'] for r in runs)}")
-        ax.set_xlabel(r["names"][0])
-        ax.set_ylabel(r["names"][1])
-        ax.legend(loc="lower left", fontsize=8)
+        names = runs[0]["names"]
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        ax.legend(fontsize=8)
+    fig.text(0.01, 0.01, "squares: the images shown below; labels under each image: "
+             + " / ".join(runs[0]["names"]), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -159,8 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generations", type=int, default=16)
     parser.add_argument("--latent-dim", type=lambda v: None if v == "none" else int(v), default=DIGITS.latent_dim,
                         help="DiffEvo's kernel coordinates (default: the world's); 'none' = the full genome")
-    parser.add_argument("--reach", type=float, default=1.0,
-                        help="DiffEvo's diffusion-space unit in multiples of the genome's scale")
+    parser.add_argument("--reach", type=float, default=NSGA2_BOX,
+                        help="DiffEvo's diffusion-space unit in multiples of the genome's scale (default: NSGA-II's "
+                             "box half-width, so both search the same region; chosen on the dev prompts)")
     parser.add_argument("--figure-prompts", default="a handwritten three,a handwritten seven")
     parser.add_argument("--out", default="benchmarks/results/pareto_digits")
     args = parser.parse_args(argv)
