@@ -177,3 +177,13 @@ def test_front_hypervolume_of_dtlz2_is_exact():
     problem = pareto_problem("dtlz2")
     assert problem.front_hypervolume == pytest.approx(1.1 ** 3 - np.pi / 6)
     assert list(itertools.islice(PARETO_PROBLEMS, 1)) == ["zdt1"]
+
+
+def test_diffevo_with_pareto_ranks_spreads_over_the_whole_front_of_a_small_problem():
+    problem = pareto_problem("zdt1", dim=3)
+    lower, upper = problem.bounds
+    opt = ParetoSearch(DiffEvo(3, 40, 24, bounds=np.stack([lower, upper], 1), seed=0, latent_dim=2))
+    run_loop(opt, problem.objectives)
+    F = opt.archive.objectives
+    assert F[:, 0].min() <= -0.99 and F[:, 0].max() >= -0.01          # both ends of f1 in [0, 1]
+    assert hypervolume(F, problem.reference) > 0.95 * problem.front_hypervolume
