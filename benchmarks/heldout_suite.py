@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from diffevo.evaluation import ProcessPool, as_backend
+from diffevo.niching.shares import shares_table
 from diffevo.results_io import write_results
 from diffevo.run_log import RunLog
 from diffevo.tasks.heldout import (
@@ -93,33 +94,13 @@ def summary_table(records: list[dict[str, Any]], methods: list[str], problems: l
     funnel = [p for p in ("mpm2-funnel-d10", "mpm2-funnel-d20") if p in problems]
     seeds = len({r["seed"] for r in records})
     lines = ["| peak ratio at 1e-3 | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
-    for label, keep in ((f"held-out suite, {len(problems)} problems x {seeds} seeds (mean)", problems),
+    for label, keep in ((f"all {len(problems)} problems x {seeds} seeds (mean)", problems),
                         (f"MPM2 funnel D=10, 20 x {seeds} seeds", funnel)):
         if not keep:
             continue
         cells = [np.mean([peak_ratio_of([r for r in records if r["method"] == m and r["problem"] == p])
                           for p in keep]) for m in methods]
         lines.append(f"| {label} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def shares_table(records: list[dict[str, Any]], methods: list[str], problems: list[str]) -> str:
-    """Markdown: per engine method and problem, the mean share of evaluations by part and the global optima
-    (at 1e-3) opened by each source, summed over runs (from the engine's own history)."""
-    parts = ("discovery", "samples", "clustering", "tests", "seeds", "multistart", "lattice")
-    sources = ("diffevo-final", "diffevo-gen0", "uniform-discovery", "ball", "child", "multistart", "lattice")
-    lines = ["Engine accounts: mean share of evaluations by part; global optima (1e-3) found, summed over runs, by "
-             "the source whose seed opened the basin (diffevo-gen0: the DiffEvo run's first, uniform generation).",
-             "", "| method | problem | " + " | ".join(f"evals {p}" for p in parts) + " | " +
-             " | ".join(f"optima {s}" for s in sources) + " |", "|---|---|" + "---|" * (len(parts) + len(sources))]
-    for m in methods:
-        for p in problems:
-            rs = [r for r in records if r["method"] == m and r["problem"] == p and "evals_discovery" in r]
-            if not rs:
-                continue
-            ev = [f"{np.mean([r[f'evals_{k}'] for r in rs]):.2f}" for k in parts]
-            op = [str(sum(r[f"optima_{k}"] for r in rs)) for k in sources]
-            lines.append(f"| {m} | {p} | " + " | ".join(ev + op) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -174,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     write_results(records, {"suite_seed": suite_seed, "development": args.dev, "methods": methods,
                             "problems": problems, "seeds": args.seeds, "variants": variants,
                             "accuracies": list(ACCURACIES)}, out)
-    table, shares = results_table(records, methods, problems), shares_table(records, methods, problems)
+    table, shares = results_table(records, methods, problems), shares_table(records, methods, problems, "problem")
     (out / "table.md").write_text(table)
     (out / "shares.md").write_text(shares)
     (out / "summary.md").write_text(summary_table(records, methods, problems))

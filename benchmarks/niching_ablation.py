@@ -4,7 +4,8 @@ the protocol's MaxFEs, counted on the returned solution set (diffevo.tasks.cec_p
     .venv/bin/python benchmarks/niching_ablation.py --functions 6,8,9,13 --runs 3 --workers 2
 
 writes benchmarks/results/niching_ablation/{runs.jsonl (resumable), results.csv, results.json, table.md,
-versions.txt} and prints the table (mean peak ratio at 1e-1, 1e-3, 1e-5 per variant).
+versions.txt, ablation.md, shares.md} and prints the tables (mean peak ratio at 1e-1, 1e-3, 1e-5 per variant; the
+engine's own account of its evaluations by part and of the optima found by source, for runs that recorded it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from diffevo.evaluation import ProcessPool
+from diffevo.niching.shares import shares_table
 from diffevo.tasks.cec_protocol import NICHING_VARIANTS, aggregate, run_cec2013
 
 PARTS = {
@@ -77,7 +79,9 @@ def main() -> None:
                                                       for k in ("PR@0.1", "PR@0.001", "PR@1e-05")) + f" | {ev:.0f} |")
     text = "\n".join(lines) + "\n"
     (Path(a.output) / "ablation.md").write_text(text)
-    print(text)
+    shares = shares_table(records, list(PARTS), functions, "task")
+    (Path(a.output) / "shares.md").write_text(shares)
+    print(text + "\n" + shares)
 
 
 if __name__ == "__main__":

@@ -80,13 +80,15 @@ PUBLISHED_MEAN_ALL = {"HillVallEA19": 0.892, "RS-CMSA17": 0.856, "NMMSO": 0.826,
 """Published means over F1-F20 and all five accuracies (REFERENCES.md)."""
 
 
-def _solution_set(method: str, task: Any, seed: int, options: dict[str, Any], budget: int) -> tuple[SolutionSet, int]:
+def _solution_set(method: str, task: Any, seed: int, options: dict[str, Any], budget: int
+                  ) -> tuple[SolutionSet, int, dict[str, Any] | None]:
+    """The returned solution set, the evaluations used and, for the niching engine, its ``history``."""
     if method in NICHING_VARIANTS:
         from diffevo.niching import niching_search
 
         result = niching_search(task.evaluate, task.dim, bounds=task.bounds, budget=budget, seed=seed,
                                 **{**NICHING_VARIANTS[method], **options})
-        return result.solutions, result.evaluations
+        return result.solutions, result.evaluations, result.history
     if method == "diffevo":
         from diffevo import optimize
 
@@ -95,13 +97,13 @@ def _solution_set(method: str, task: Any, seed: int, options: dict[str, Any], bu
         result = optimize(task.evaluate, task.dim, popsize=popsize, steps=steps, bounds=task.bounds, seed=seed,
                           dtype=torch.float64,
                           solutions=SolutionSet(task.dim, RadiusRule(task.radius / 2), capacity=popsize))
-        return result.solutions, result.evaluations
+        return result.solutions, result.evaluations, None
     from .baselines import make_optimizer
 
     popsize = int(options.get("popsize", 200))
     opt = make_optimizer(method, task.dim, popsize, max(1, budget // popsize), bounds=task.bounds, seed=seed)
     run_loop(opt, task.evaluate)
-    return SolutionSet.of_points(opt.population, opt.fitness), opt.evaluations
+    return SolutionSet.of_points(opt.population, opt.fitness), opt.evaluations, None
 
 
 def run_protocol_job(task_name: str, method: str, seed: int, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def run_protocol_job(task_name: str, method: str, seed: int, options: dict[str, 
     budget = int(options.pop("budget", task.metadata["max_fes"]))
     start = time.perf_counter()
     try:
-        solutions, used = _solution_set(method, task, seed, options, budget)
+        solutions, used, history = _solution_set(method, task, seed, options, budget)
     except ValueError as exc:        # the method does not apply to this task (e.g. CMA-ES in 1-D)
         return {"task": task_name, "method": method, "seed": seed, "error": str(exc)}
     record: dict[str, Any] = {"task": task_name, "method": method, "seed": seed, "budget": budget,
@@ -122,6 +124,12 @@ def run_protocol_job(task_name: str, method: str, seed: int, options: dict[str, 
         regret = task.regret(solutions.x).clamp(min=0)
         for acc in ACCURACIES:
             record[f"peaks@{acc:g}"] = count_peaks(solutions.x, regret, acc, task.radius, task.num_optima)
+        if history is not None:        # the engine's own account: evaluations by part, optima (1e-3) by source
+            from diffevo.niching.shares import source_shares
+
+            shares = source_shares(history, (regret <= 1e-3).numpy())
+            record.update({f"evals_{k}": round(v, 4) for k, v in shares["evaluations"].items()})
+            record.update({f"optima_{k}": int(v) for k, v in shares["counts"].items()})
     else:
         record.update({f"peaks@{acc:g}": 0 for acc in ACCURACIES})
     return record

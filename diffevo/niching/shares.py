@@ -46,3 +46,24 @@ def source_shares(history: dict[str, Any], found: np.ndarray | None = None) -> d
     return {"evaluations": {k: v / total if total else 0.0 for k, v in spent.items()},
             "optima": {k: v / n_found if n_found else 0.0 for k, v in counts.items()},
             "counts": {k: float(v) for k, v in counts.items()}}
+
+
+def shares_table(records: list[dict[str, Any]], methods: list[str], groups: list[str], key: str) -> str:
+    """Markdown: per method and group (``record[key]``, e.g. a problem), the mean share of evaluations by part and
+    the global optima found (at 1e-3), summed over runs, by source; from benchmark records that carry
+    ``evals_<part>`` and ``optima_<source>`` (as ``diffevo.tasks.heldout.run_job`` writes them)."""
+    parts, sources = list(PARTS), ["diffevo-final", "diffevo-gen0", "uniform-discovery", "ball", "child",
+                                   "multistart", "lattice"]
+    lines = ["Engine accounts: mean share of evaluations by part; global optima (1e-3) found, summed over runs, by "
+             "the source whose seed opened the basin (diffevo-gen0: the DiffEvo run's first, uniform generation).",
+             "", f"| method | {key} | " + " | ".join(f"evals {p}" for p in parts) + " | " +
+             " | ".join(f"optima {s}" for s in sources) + " |", "|---|---|" + "---|" * (len(parts) + len(sources))]
+    for m in methods:
+        for g in groups:
+            rs = [r for r in records if r["method"] == m and r[key] == g and "evals_discovery" in r]
+            if not rs:
+                continue
+            ev = [f"{np.mean([r[f'evals_{k}'] for r in rs]):.2f}" for k in parts]
+            op = [str(sum(r[f"optima_{k}"] for r in rs)) for k in sources]
+            lines.append(f"| {m} | {g} | " + " | ".join(ev + op) + " |")
+    return "\n".join(lines) + "\n"
