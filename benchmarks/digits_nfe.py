@@ -29,6 +29,7 @@ import math
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +126,11 @@ def table(records: list[dict[str, Any]], methods: list[str], command: str) -> st
             continue
         wins = [r for r in rs if (r["prompt"], r["seed"]) in base]
         won = sum(r["best_fitness"] > base[(r["prompt"], r["seed"])] for r in wins)
+        versus = "—" if m == "best-of-n" else f"{won} of {len(wins)}" if base else "n/a"
         lines.append(f"| {LABELS[m]} | {len(rs)} | {_m([r['nfe'] for r in rs], 0)} | "
                      f"{_m([r['images'] for r in rs], 0)} | {_m([r['best_fitness'] for r in rs])} | "
                      f"{_m([r['gain'] for r in rs])} | "
-                     f"{_m([r['best_g'] for r in rs])} | {_m([r['best_fidelity'] for r in rs], 2)} | "
-                     (f"{won} of {len(wins)} |" if base else "n/a |"))
+                     f"{_m([r['best_g'] for r in rs])} | {_m([r['best_fidelity'] for r in rs], 2)} | {versus} |")
     return "\n".join(lines) + "\n"
 
 
@@ -153,8 +154,10 @@ def curves(records: list[dict[str, Any]], methods: list[str], path: Path) -> Non
         if not rows:
             continue
         a = np.array(rows)
-        mean = np.nanmean(a, axis=0)
-        half = 1.96 * np.nanstd(a, axis=0, ddof=1) / np.sqrt(np.sum(~np.isnan(a), axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # grid points before a method's first generation
+            mean = np.nanmean(a, axis=0)
+            half = 1.96 * np.nanstd(a, axis=0, ddof=1) / np.sqrt(np.sum(~np.isnan(a), axis=0))
         ax.plot(grid, mean, label=LABELS[m])
         ax.fill_between(grid, mean - half, mean + half, alpha=0.2)
     ax.axhline(0, color="grey", lw=1, ls=":")
