@@ -187,3 +187,15 @@ def test_diffevo_with_pareto_ranks_spreads_over_the_whole_front_of_a_small_probl
     F = opt.archive.objectives
     assert F[:, 0].min() <= -0.99 and F[:, 0].max() >= -0.01          # both ends of f1 in [0, 1]
     assert hypervolume(F, problem.reference) > 0.95 * problem.front_hypervolume
+
+
+def test_non_finite_objectives_enter_no_archive_and_do_not_stop_either_method():
+    def objectives(x):
+        F = -torch.stack([x[:, 0], 1 - x[:, 0]], dim=1)
+        F[0, 0] = float("nan")
+        return F
+
+    for inner in (DiffEvo(2, 8, 3, bounds=(0, 1), seed=0), NSGA2(2, 2, 8, 4, (0, 1), seed=0)):
+        opt = ParetoSearch(inner)
+        run_loop(opt, objectives)
+        assert np.isfinite(opt.archive.objectives).all() and len(opt.archive) >= 1

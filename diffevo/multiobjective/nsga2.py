@@ -73,9 +73,11 @@ class NSGA2:
         F = as_objectives(F, "objectives")
         if F.shape != (len(self._pending), self.n_objectives):
             raise ValueError(f"objectives must have shape ({len(self._pending)}, {self.n_objectives}), got {F.shape}")
-        minimised = np.where(np.isfinite(F), -F, np.inf)   # non-finite: worst for pymoo
-        minimised = np.where(np.isinf(minimised), np.nanmax(np.where(np.isinf(minimised), np.nan, minimised),
-                                                            initial=0.0) + 1e9, minimised)
+        minimised = -F
+        bad = ~np.isfinite(minimised)
+        if bad.any():   # a non-finite objective: worse than every finite value of this generation
+            worst = float(minimised[~bad].max()) if (~bad).any() else 0.0
+            minimised[bad] = worst + 1.0 + abs(worst)
         Evaluator().eval(StaticProblem(self._problem, F=minimised), self._pending)
         self._algorithm.tell(infills=self._pending)
         self._pending = None
