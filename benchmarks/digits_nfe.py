@@ -16,8 +16,8 @@ neatness ``g``, prompt fidelity). Methods (``--methods``, names of :data:`METHOD
 The budget is counted by the creator's NFE counter (every UNet pass of the search, the intermediate genome's
 set-up included; the plain image each record renders for reference is not). Writes ``<out>/runs.jsonl``
 (resumable, one line per run, :class:`diffevo.run_log.RunLog`), ``<out>/table.md``, ``<out>/versions.txt``,
-``<out>/reward_vs_nfe.png`` (mean best-so-far fitness against the NFE spent, 95 % CI bands) and ``<out>/grid.png``
-(per prompt, first seed: the plain image and every method's best image).
+``<out>/reward_vs_nfe.png`` (mean best-so-far fitness against the NFE spent, 95 % CI bands), ``<out>/images/`` (every
+run's best image) and ``<out>/grid.png`` (per prompt, first seed: the plain image and every method's best image).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/digits_nfe.py --prompts digits --seeds 0,1,2,3,4 --budget 800
 """
@@ -63,7 +63,13 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
             "evosearch_mutation": args.evosearch_mutation, "evosearch_schedule": args.evosearch_schedule}
 
 
-def one_run(pipe: Any, evaluator: Any, prompt: str, method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+def image_file(prompt: str, method: str, seed: int) -> str:
+    """Where a run's best image is saved, relative to the output folder."""
+    return f"images/{prompt.replace(' ', '_')}_{method}_s{seed}.png"
+
+
+def one_run(pipe: Any, evaluator: Any, prompt: str, method: str, seed: int, args: argparse.Namespace,
+            out: Path) -> dict[str, Any]:
     creator = ImageCreator(pipeline=pipe, steps=args.steps, seed=seed, batch_size=args.popsize)
     plain = creator.generate(*creator.encode(prompt))
     plain_fitness = float(evaluator(plain, prompt)["fitness"][0])
@@ -89,12 +95,21 @@ def one_run(pipe: Any, evaluator: Any, prompt: str, method: str, seed: int, args
         run = run_peer("diffevo-intermediate", fitness, args.budget, **common, latent_dim=None)
     seconds = time.perf_counter() - start
     truth = judge(torch.stack([to_uint8(plain[0]), run.best_image]), prompt)
+    (out / "images").mkdir(exist_ok=True)
+    save_png(run.best_image, out / image_file(prompt, method, seed))
     return {"prompt": prompt, "method": method, "seed": seed, **options(args), "nfe": run.nfe, "images": run.images,
             "plain_fitness": plain_fitness, "best_fitness": run.best_fitness,
             "gain": run.best_fitness - plain_fitness, "plain_g": float(truth["g"][0]), "best_g": float(truth["g"][1]),
             "plain_fidelity": float(truth["fidelity"][0]), "best_fidelity": float(truth["fidelity"][1]),
             "nfe_curve": [[int(n), float(f)] for n, f in run.nfe_curve], "seconds": seconds,
-            "best_image": run.best_image.flatten().tolist(), "image_shape": list(run.best_image.shape)}
+            "image_file": image_file(prompt, method, seed)}
+
+
+def read_png(path: Path) -> torch.Tensor:
+    """A saved PNG as a uint8 image (3, H, W)."""
+    from PIL import Image
+
+    return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).contiguous()
 
 
 def _m(values: list[float], digits: int = 3) -> str:
@@ -170,7 +185,7 @@ def curves(records: list[dict[str, Any]], methods: list[str], path: Path) -> Non
     plt.close(fig)
 
 
-def grid_figure(records: list[dict[str, Any]], methods: list[str], pipe: Any, path: Path) -> None:
+def grid_figure(records: list[dict[str, Any]], methods: list[str], pipe: Any, out: Path, path: Path) -> None:
     """Per prompt (first seed): the plain image, then each method's best image, in the order of ``methods``."""
     seed = min(r["seed"] for r in records)
     rows = []
@@ -179,8 +194,7 @@ def grid_figure(records: list[dict[str, Any]], methods: list[str], pipe: Any, pa
         row = [to_uint8(creator.generate(*creator.encode(prompt))[0])]
         for m in methods:
             r = next((r for r in records if r["prompt"] == prompt and r["seed"] == seed and r["method"] == m), None)
-            row.append(torch.tensor(r["best_image"], dtype=torch.uint8).reshape(r["image_shape"]) if r else
-                       torch.full_like(row[0], 255))
+            row.append(read_png(out / r["image_file"]) if r else torch.full_like(row[0], 255))
         rows.extend(row)
     save_png(image_grid(rows, columns=len(methods) + 1), path)
 
@@ -219,7 +233,7 @@ def main() -> None:
                 if all(r.get(k) == v for k, v in mine.items())}
         todo = [(q, m, s) for q in prompts for s in seeds for m in methods if (q, m, s) not in done]
         for i, (q, m, s) in enumerate(todo):
-            rec = one_run(pipe, evaluator, q, m, s, args)
+            rec = one_run(pipe, evaluator, q, m, s, args, out)
             log.append(rec)
             print(f"[{i + 1}/{len(todo)}] {q} {m} seed {s}: gain {rec['gain']:+.3f}, nfe {rec['nfe']}, "
                   f"{rec['seconds']:.1f} s", flush=True)
@@ -227,7 +241,7 @@ def main() -> None:
                    and r["prompt"] in prompts and r["seed"] in seeds and r["method"] in methods]
     write_table(out, table(records, methods, command))
     curves(records, methods, out / "reward_vs_nfe.png")
-    grid_figure(records, methods, pipe, out / "grid.png")
+    grid_figure(records, methods, pipe, out, out / "grid.png")
     print(f"per-run mean seconds: {statistics.fmean(r['seconds'] for r in records):.1f}")
 
 
