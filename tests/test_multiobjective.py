@@ -199,3 +199,29 @@ def test_non_finite_objectives_enter_no_archive_and_do_not_stop_either_method():
         opt = ParetoSearch(inner)
         run_loop(opt, objectives)
         assert np.isfinite(opt.archive.objectives).all() and len(opt.archive) >= 1
+
+
+@pytest.mark.parametrize("weighting", ["pareto-rank", "random-scalarisation"])
+def test_a_checkpointed_run_resumes_to_the_uninterrupted_front(tmp_path, weighting):
+    problem = pareto_problem("zdt1", dim=3)
+    lower, upper = problem.bounds
+
+    def fresh():
+        return ParetoSearch(DiffEvo(3, 16, 9, bounds=np.stack([lower, upper], 1), seed=1, latent_dim=2),
+                            weighting=weighting, seed=2)
+
+    whole = fresh()
+    run_loop(whole, problem.objectives)
+    first = fresh()
+    run_loop(first, problem.objectives, checkpoint=tmp_path / "run.pt", max_evaluations=16 * 4)   # killed after 4
+    second = fresh()
+    run_loop(second, problem.objectives, checkpoint=tmp_path / "run.pt")                         # resumes
+    assert second.evaluations == whole.evaluations == 160
+    assert np.array_equal(second.archive.objectives, whole.archive.objectives)
+    assert np.array_equal(second.archive.x, whole.archive.x)
+
+
+def test_nsga2_runs_cannot_be_checkpointed_and_say_so(tmp_path):
+    opt = ParetoSearch(NSGA2(2, 2, 8, 3, (0, 1), seed=0))
+    with pytest.raises(TypeError, match="cannot be checkpointed"):
+        opt.state_dict()

@@ -24,6 +24,8 @@ from .archive import ParetoArchive
 from .dominance import as_objectives
 from .weighting import WEIGHTINGS, pareto_rank_fitness, random_scalarisation_fitness
 
+STATE_FORMAT = "diffevo.multiobjective.ParetoSearch/1"
+
 
 class ParetoSearch:
     """Ask/tell over several objectives (maximised): ``ask() -> x (n, dim)``, ``tell(F (n, m))``, ``done``.
@@ -95,6 +97,32 @@ class ParetoSearch:
             out[finite] = scores
             out[~finite] = scores.min() - 1.0
         return out
+
+    # -- checkpoints (run_loop(..., checkpoint=)) ----------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The wrapped optimizer's state, the archive and the weighting's random state (torch/plain values only, so
+        the file loads with ``weights_only``). Needs an optimizer with ``state_dict()`` (DiffEvo; not NSGA2)."""
+        inner = getattr(self.optimizer, "state_dict", None)
+        if inner is None:
+            raise TypeError(f"{type(self.optimizer).__name__} has no state_dict(): this run cannot be checkpointed")
+        x, F = self.archive.x, self.archive.objectives
+        return {"format": STATE_FORMAT, "optimizer": inner(), "weighting": self.weighting,
+                "archive_x": torch.as_tensor(x), "archive_f": torch.as_tensor(F), "evaluations": self.evaluations,
+                "rng": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (same optimizer settings and weighting)."""
+        from ..checkpoint import CheckpointError
+
+        if state.get("format") != STATE_FORMAT or state.get("weighting") != self.weighting:
+            raise CheckpointError(f"not a {STATE_FORMAT} checkpoint with weighting {self.weighting!r}")
+        self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[attr-defined]
+        self.archive = ParetoArchive(self.archive.max_size)
+        if state["archive_f"].numel():
+            self.archive.add(state["archive_x"].numpy(), state["archive_f"].numpy())
+        self.evaluations = int(state["evaluations"])
+        self._rng.bit_generator.state = state["rng"]
+        self._x = None
 
     def __repr__(self) -> str:
         return f"ParetoSearch({type(self.optimizer).__name__}, weighting={self.weighting!r}, {self.archive!r})"
