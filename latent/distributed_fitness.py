@@ -54,8 +54,9 @@ class ImageOutputs:
 @dataclass(frozen=True)
 class CreatorSettings:
     """What the driver reads of a worker's :class:`~diffevo.latent.creator.ImageCreator` (no pipeline): the
-    model label, steps, size, seed, initial ``latents`` (1, C, h, w) and ``device`` (None: the driver's optimizer
-    stays on the CPU, see :func:`diffevo.latent.image_run.optimizer_device`)."""
+    model label, steps, size, seed, initial ``latents`` (1, C, h, w), ``device`` (None: the driver's optimizer
+    stays on the CPU, see :func:`diffevo.latent.image_run.optimizer_device`) and UNet ``passes_per_step`` (the NFE
+    accounting)."""
 
     model: str
     steps: int
@@ -63,6 +64,7 @@ class CreatorSettings:
     seed: int
     latents: torch.Tensor
     device: Any = None
+    passes_per_step: int = 1
 
 
 class EvaluatorLabel:
@@ -78,7 +80,8 @@ class EvaluatorLabel:
 @dataclass(frozen=True)
 class FitnessDescription:
     """A worker's fitness as the driver needs it: genome, creator settings, evaluator label, prompt, and the
-    prompt's own image ``baseline_images`` (1, 3, H, W) float in [0, 1] with its ``baseline_components``."""
+    prompt's own image ``baseline_images`` (1, 3, H, W) float in [0, 1] with its ``baseline_components``, and the
+    UNet passes spent building the genome (``setup_nfe``)."""
 
     genome: Any
     creator: CreatorSettings
@@ -86,14 +89,16 @@ class FitnessDescription:
     prompt: str
     baseline_images: torch.Tensor
     baseline_components: dict[str, torch.Tensor]
+    setup_nfe: int = 0
 
 
 def describe_fitness(fitness: ImageFitness) -> FitnessDescription:
     """The :class:`FitnessDescription` of a built fitness (its baseline image made and scored here)."""
     c = fitness.creator
     images, comps = fitness.baseline()
-    return FitnessDescription(fitness.genome, CreatorSettings(c.model, c.steps, c.size, c.seed, c.latents.clone()),
-                              repr(fitness.evaluator), fitness.prompt, images.detach().cpu(), comps)
+    settings = CreatorSettings(c.model, c.steps, c.size, c.seed, c.latents.clone(), passes_per_step=c.passes_per_step)
+    return FitnessDescription(fitness.genome, settings, repr(fitness.evaluator), fitness.prompt,
+                              images.detach().cpu(), comps, fitness.setup_nfe)
 
 
 def describe_recipe(recipe: ImageRecipe) -> FitnessDescription:
@@ -120,6 +125,7 @@ class DistributedImageFitness(ImageFitness):
             self.evaluator = cast(Any, EvaluatorLabel(local.evaluator))
             self.last_images, self.last_components = None, {}
             self._baseline = (local.baseline_images, dict(local.baseline_components))
+            self.setup_nfe = local.setup_nfe
         else:
             self.__dict__.update(local.__dict__)   # genome, creator, evaluator, prompt: the local object's
         self.remote = backend.open(ImageOutputsRecipe(recipe))

@@ -158,10 +158,10 @@ class ImageFitness:
 
     @property
     def nfe_per_image(self) -> int:
-        """UNet passes one image of this fitness costs."""
-        if isinstance(self.genome, IntermediateGenome):
-            return self.creator.sampler.nfe_per_image(self.genome.step)
-        return int(self.creator.nfe_per_image)
+        """UNet passes one image of this fitness costs: the creator's steps (after an intermediate genome's step)
+        times its passes per step."""
+        start = self.genome.step if isinstance(self.genome, IntermediateGenome) else 0
+        return (int(self.creator.steps) - start) * int(self.creator.passes_per_step)
 
     @classmethod
     def for_prompt(cls, creator: ImageCreator, evaluator: Any, prompt: str, genome: str = "prompt",

@@ -45,10 +45,6 @@ MARGINAL_STREAM = 2 ** 31
 """The seed stream of :meth:`DenoisingSampler.marginal_sample`'s noises (step streams are 0 ... steps - 1)."""
 
 
-def scheduler_class_name(scheduler: Any) -> str:
-    return type(scheduler).__name__
-
-
 def make_scheduler(name: str, config: Any) -> Any:
     """A fresh diffusers scheduler ``name`` (a key of :data:`SCHEDULERS`) from another scheduler's ``config``."""
     if name not in SCHEDULERS:
@@ -101,15 +97,13 @@ class DenoisingSampler:
         self.creator = creator
         self.pipe = creator.pipe
         self.scheduler = creator.make_scheduler()
-        name = scheduler_class_name(self.scheduler)
+        name = type(self.scheduler).__name__
         if name not in ONE_STEP:
             raise ValueError(f"intermediate states need a one-step scheduler ({', '.join(sorted(SCHEDULERS))}); "
                              f"the pipeline's is {name}: pass scheduler='euler' (or another of those)")
         self.steps = creator.steps
-        self.scheduler.set_timesteps(self.steps)
-        self.timesteps = self.scheduler.timesteps.clone()
         self.passes = creator.passes_per_step
-        self.xl = getattr(self.pipe.unet.config, "addition_embed_type", None) == "text_time"
+        self.xl = creator.xl
 
     # ---------------------------------------------------------------- states
     def initial_state(self, noise: torch.Tensor) -> torch.Tensor:
@@ -132,8 +126,8 @@ class DenoisingSampler:
         """States (B, C, h, w) at step ``start`` -> states at step ``stop`` (float32, CPU), and the states at every
         step of ``record`` that lies in (start, stop) ({step: (B, C, h, w)}).
 
-        conditioning: ``(prompt_embeds (1 or B, L, D), pooled (1 or B, P))`` as ``ImageCreator.encode`` returns
-        (SDXL), or ``(prompt_embeds,)`` for a pipeline without pooled embeddings.
+        conditioning: ``(prompt_embeds (1 or B, L, D), pooled (1 or B, P))`` as ``ImageCreator.encode`` returns it
+        (``P = 0`` for an SD 1.x/2.x pipeline, whose UNet takes no pooled embedding).
         """
         self._check_step(start, "start", self.steps)
         self._check_step(stop, "stop", self.steps)
@@ -161,7 +155,7 @@ class DenoisingSampler:
         sched.set_timesteps(self.steps, device=device)
         if hasattr(sched, "set_begin_index"):
             sched.set_begin_index(start)
-        recorded = {}
+        recorded: dict[int, torch.Tensor] = {}
         for j in range(start, stop):
             t = sched.timesteps[j]
             model_in = torch.cat([latents] * 2) if self.passes == 2 else latents
