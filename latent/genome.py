@@ -324,7 +324,8 @@ class IntermediateGenome:
     and ``scale = rate * std`` (per channel), so a standard-normal member ``y`` is exactly EvoSearch's mutation of the
     plain state in the standardised coordinates of the marginal (:func:`diffevo.latent.sampler.mutate_state`), with
     ``rate^2`` the share of fresh noise. Images are the states finished by the sampler's remaining ``steps - step``
-    steps (:meth:`diffevo.latent.sampler.DenoisingSampler.finish`).
+    steps (:meth:`diffevo.latent.sampler.DenoisingSampler.finish`), so the genome's plain image is the sampler's:
+    with an ancestral scheduler its per-step noise differs from the pipeline call's (``ImageCreator.generate``).
 
     Args:
         step: the sampler step the states belong to (0 = the initial noise, scaled; must be < the sampler's steps).
