@@ -189,7 +189,7 @@ def grid_figure(records: list[dict[str, Any]], methods: list[str], pipe: Any, ou
     """Per prompt (first seed): the plain image, then each method's best image, in the order of ``methods``."""
     seed = min(r["seed"] for r in records)
     rows = []
-    for prompt in sorted({r["prompt"] for r in records}):
+    for prompt in dict.fromkeys(r["prompt"] for r in records):     # in the prompt list's order
         creator = ImageCreator(pipeline=pipe, steps=records[0]["steps"], seed=seed, batch_size=1)
         row = [to_uint8(creator.generate(*creator.encode(prompt))[0])]
         for m in methods:
