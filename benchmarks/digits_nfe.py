@@ -51,16 +51,19 @@ from diffevo.latent.peers import peer_fitness, run_peer  # noqa: E402
 from diffevo.latent.prompts import read_prompt_list  # noqa: E402
 from diffevo.run_log import RunLog  # noqa: E402
 
-METHODS = ("best-of-n", "evosearch", "diffevo-noise", "diffevo-prompt", "diffevo-intermediate")
+METHODS = ("best-of-n", "evosearch", "diffevo-noise", "diffevo-prompt", "diffevo-intermediate", "diffevo-cascade")
 LABELS = {"best-of-n": "best-of-N", "evosearch": "EvoSearch", "diffevo-noise": "DiffEvo, noise genome",
-          "diffevo-prompt": "DiffEvo, prompt genome", "diffevo-intermediate": "DiffEvo, intermediate states"}
+          "diffevo-prompt": "DiffEvo, prompt genome", "diffevo-intermediate": "DiffEvo, intermediate states",
+          "diffevo-cascade": "DiffEvo, two-stage cascade"}
 
 
 def options(args: argparse.Namespace) -> dict[str, Any]:
     """The settings every record carries (a rerun with other settings is refused by the record check)."""
     return {"steps": args.steps, "budget": args.budget, "popsize": args.popsize,
             "intermediate_step": args.intermediate_step, "intermediate_rate": args.intermediate_rate,
-            "evosearch_mutation": args.evosearch_mutation, "evosearch_schedule": args.evosearch_schedule}
+            "evosearch_mutation": args.evosearch_mutation, "evosearch_schedule": args.evosearch_schedule,
+            **({"cascade_step": args.cascade_step, "cascade_rate": args.cascade_rate}
+               if args.methods == "diffevo-cascade" else {})}
 
 
 def image_file(prompt: str, method: str, seed: int) -> str:
@@ -89,6 +92,8 @@ def one_run(pipe: Any, evaluator: Any, prompt: str, method: str, seed: int, args
     elif method == "diffevo-prompt":
         fitness = peer_fitness("diffevo", creator, evaluator, prompt, **DIGITS.genome_options())
         run = run_peer("diffevo", fitness, args.budget, **common, latent_dim=DIGITS.latent_dim)
+    elif method == "diffevo-cascade":
+        run = cascade(creator, evaluator, prompt, seed, args)
     else:
         fitness = ImageFitness.intermediate(creator, evaluator, prompt, step=args.intermediate_step,
                                             rate=args.intermediate_rate)
@@ -110,6 +115,34 @@ def read_png(path: Path) -> torch.Tensor:
     from PIL import Image
 
     return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).contiguous()
+
+
+def cascade(creator: ImageCreator, evaluator: Any, prompt: str, seed: int, args: argparse.Namespace) -> Any:
+    """Experimental: DiffEvo over the state at --intermediate-step with half the budget, then DiffEvo around the
+    best image's own trajectory at --cascade-step (rate --cascade-rate) with the rest."""
+    from types import SimpleNamespace
+
+    from diffevo.latent.genome import IntermediateGenome
+    from diffevo.latent.image_run import run_image_evolution
+    from diffevo.latent.sampler import channel_stats
+
+    first = ImageFitness.intermediate(creator, evaluator, prompt, step=args.intermediate_step,
+                                      rate=args.intermediate_rate)
+    run1 = run_image_evolution(first, popsize=args.popsize, budget_nfe=args.budget // 2, latent_dim=None, seed=seed)
+    before = creator.nfe
+    sampler, cond, s1, s2 = creator.sampler, creator.encode(prompt), args.intermediate_step, args.cascade_step
+    state, _ = sampler.advance(run1.best_x.reshape(1, *creator.latent_shape), s1, s2, cond)
+    mean, std = channel_stats(sampler.marginal_sample(s2, cond, 8, creator.seed))
+    second = ImageFitness(creator, evaluator, IntermediateGenome(s2, state, mean, std, args.cascade_rate), prompt)
+    setup = creator.nfe - before
+    run2 = run_image_evolution(second, popsize=args.popsize, budget_nfe=args.budget - run1.nfe - setup,
+                               latent_dim=None, seed=seed)
+    curve = [(int(e["nfe"]), float(e["best_so_far"])) for e in run1.log]
+    offset = run1.nfe + setup
+    curve += [(offset + int(e["nfe"]), max(run1.best_fitness, float(e["best_so_far"]))) for e in run2.log]
+    best = run1 if run1.best_fitness >= run2.best_fitness else run2
+    return SimpleNamespace(nfe=offset + run2.nfe, images=sum(len(e["fitness"]) for e in run1.log + run2.log),
+                           best_fitness=best.best_fitness, best_image=best.best_image, nfe_curve=curve)
 
 
 def _m(values: list[float], digits: int = 3) -> str:
@@ -211,6 +244,8 @@ def main() -> None:
     p.add_argument("--intermediate-step", type=int, default=3)
     p.add_argument("--intermediate-rate", type=float, default=0.5)
     p.add_argument("--evosearch-mutation", type=float, default=0.2)
+    p.add_argument("--cascade-step", type=int, default=8)
+    p.add_argument("--cascade-rate", type=float, default=0.3)
     p.add_argument("--evosearch-schedule", default=None, help="comma-separated steps (default: 0 and quarters)")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/digits_world/nfe"))
     args = p.parse_args()
