@@ -63,7 +63,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
             "intermediate_step": args.intermediate_step, "intermediate_rate": args.intermediate_rate,
             "evosearch_mutation": args.evosearch_mutation, "evosearch_schedule": args.evosearch_schedule,
             **({"cascade_step": args.cascade_step, "cascade_rate": args.cascade_rate}
-               if args.methods == "diffevo-cascade" else {})}
+               if "diffevo-cascade" in args.methods.split(",") else {})}   # only runs with the cascade carry them
 
 
 def image_file(prompt: str, method: str, seed: int) -> str:
