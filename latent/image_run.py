@@ -393,6 +393,8 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
                              f"{per_image} UNet passes each (+{setup} to set the genome up); at least 2 are needed: "
                              f"budget_nfe >= {setup + 2 * popsize * per_image}")
     genome = fitness.genome
+    if checkpoint is not None and Path(checkpoint).is_file():
+        adopt_saved_domain(genome, checkpoint)
     opt = DiffEvo(genome.dim, popsize, generations - 1, center=genome.center, scale=genome.scale, seed=seed,
                   noise=noise, fitness_map=fitness_map, latent_dim=latent_dim, device=optimizer_device(fitness))
     settings = {"prompt": fitness.prompt, "model": fitness.creator.model, "steps_per_image": fitness.creator.steps,
@@ -444,6 +446,29 @@ def run_image_evolution(fitness: ImageFitness | ImageRecipe, *, popsize: int = D
              progress=ProgressBar(desc="diffevo image", total=generations,
                                   postfix=lambda: f"best={run.best['fitness']:.4g}") if progress else False)
     return _result(run, genome, cluster_radius, diverse_by)
+
+
+def adopt_saved_domain(genome: Any, checkpoint: str | os.PathLike) -> bool:
+    """Give ``genome`` the centre and scale a checkpoint of its run saved, when they agree to float rounding; True if
+    it did.
+
+    A genome's centre is computed by the models (the prompt's encoding, an intermediate genome's plain trajectory),
+    and matrix products round differently with another thread count or machine, so a resumed process can compute it
+    a few 1e-6 off. The saved copy is the run's own: adopting it continues the run exactly. Values that differ by
+    more than rounding (rtol 1e-4) are left alone, and the checkpoint's settings check refuses them.
+    """
+    from diffevo.checkpoint import load_state
+
+    config = load_state(checkpoint).get("optimizer", {}).get("config", {})
+    saved = {k: config.get(k) for k in ("center", "scale")}
+    if any(not isinstance(v, list) or len(v) != genome.dim for v in saved.values()):
+        return False
+    tensors = {k: torch.tensor(v, dtype=getattr(genome, k).dtype) for k, v in saved.items()}
+    close = all(torch.allclose(tensors[k], getattr(genome, k).cpu(), rtol=1e-4,
+                               atol=1e-4 * float(getattr(genome, k).abs().max())) for k in tensors)
+    if close:
+        genome.center, genome.scale = tensors["center"], tensors["scale"]
+    return close
 
 
 def optimizer_device(fitness: Any) -> torch.device | None:

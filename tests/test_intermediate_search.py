@@ -207,6 +207,7 @@ import functools, os, signal, sys, torch
 sys.path.insert(0, {tests!r})
 from test_intermediate_search import intermediate_fitness
 from diffevo.latent.image_run import run_image_evolution
+torch.set_num_threads({threads})          # the resuming process's count: the same float rounding, so exact equality
 fitness = intermediate_fitness()
 calls = [0]
 score = fitness.evaluator.fn
@@ -225,7 +226,8 @@ def test_a_killed_intermediate_run_resumes_to_the_uninterrupted_result(tmp_path)
     full = run_image_evolution(intermediate_fitness(), popsize=8, generations=5, seed=5)
     ckpt = str(tmp_path / "run.pt")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    killed = subprocess.run([sys.executable, "-c", KILLED_RUN.format(tests=str(TESTS), ckpt=ckpt)], env=env,
+    script = KILLED_RUN.format(tests=str(TESTS), ckpt=ckpt, threads=torch.get_num_threads())
+    killed = subprocess.run([sys.executable, "-c", script], env=env,
                             capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
@@ -234,6 +236,22 @@ def test_a_killed_intermediate_run_resumes_to_the_uninterrupted_result(tmp_path)
     assert torch.equal(resumed.best_image, full.best_image) and resumed.best_fitness == full.best_fitness
     assert [e["fitness"] for e in resumed.log] == [e["fitness"] for e in full.log]
     assert resumed.nfe == full.nfe and json.dumps(resumed.settings) == json.dumps(full.settings)
+
+
+def test_a_resumed_run_adopts_the_saved_genome_centre_only_within_rounding(tmp_path):
+    from diffevo.latent.image_run import adopt_saved_domain
+
+    ckpt = tmp_path / "run.pt"
+    run_image_evolution(intermediate_fitness(), popsize=8, generations=3, seed=5, checkpoint=ckpt)
+    fitness = intermediate_fitness()
+    saved = fitness.genome.center.clone()
+    fitness.genome.center = saved * (1 + 1e-6)          # what another thread count computes
+    assert adopt_saved_domain(fitness.genome, ckpt) and torch.equal(fitness.genome.center, saved)
+    fitness.genome.center = saved + 1.0                 # another run's genome: left alone, then refused
+    assert not adopt_saved_domain(fitness.genome, ckpt)
+    with pytest.raises(ValueError, match="checkpoint belongs to a run with other settings"):
+        run_image_evolution(ImageFitness.intermediate(creator(4, seed=1), brightness, PROMPT, step=1), popsize=8,
+                            generations=3, seed=5, checkpoint=ckpt)
 
 
 def test_budgets_and_settings_are_refused_in_one_line_before_any_image():
