@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import statistics
 import sys
 import time
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from digits_calibration import pixel_distance, visible_solutions  # noqa: E402
-from results_io import write_table  # noqa: E402
+from results_io import ci_text, write_table  # noqa: E402
 
 from diffevo.latent.digits.judge import judge  # noqa: E402
 from diffevo.latent.digits.world import DIGITS  # noqa: E402
@@ -96,14 +95,7 @@ def one_run(prompt: str, seed: int, args: argparse.Namespace) -> tuple[dict[str,
     return rec, [images[i] for i in range(images.shape[0])]
 
 
-def _m(values: list[float], digits: int = 3) -> str:
-    vals = [v for v in values if v is not None and not math.isnan(v)]
-    if not vals:
-        return "n/a"
-    from diffevo.latent.image_bench import mean_ci
-
-    mean, half = mean_ci(vals)
-    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+_m = ci_text
 
 
 def visible_from_record(record: dict[str, Any], visible: float) -> int:

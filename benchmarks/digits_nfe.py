@@ -25,7 +25,6 @@ run's best image) and ``<out>/grid.png`` (per prompt, first seed: the plain imag
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import time
@@ -39,12 +38,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from results_io import write_table  # noqa: E402
+from results_io import ci_text, write_table  # noqa: E402
 
 from diffevo.latent.creator import ImageCreator, load_sdxl_pipeline  # noqa: E402
 from diffevo.latent.digits.judge import judge  # noqa: E402
 from diffevo.latent.digits.world import DIGITS  # noqa: E402
-from diffevo.latent.image_bench import mean_ci  # noqa: E402
 from diffevo.latent.image_fitness import ImageFitness, ImageRecipe  # noqa: E402
 from diffevo.latent.image_run import image_grid, save_png, to_uint8  # noqa: E402
 from diffevo.latent.peers import peer_fitness, run_peer  # noqa: E402
@@ -145,12 +143,7 @@ def cascade(creator: ImageCreator, evaluator: Any, prompt: str, seed: int, args:
                            best_fitness=best.best_fitness, best_image=best.best_image, nfe_curve=curve)
 
 
-def _m(values: list[float], digits: int = 3) -> str:
-    vals = [v for v in values if v is not None and not math.isnan(v)]
-    if not vals:
-        return "n/a"
-    mean, half = mean_ci(vals)
-    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+_m = ci_text
 
 
 def table(records: list[dict[str, Any]], methods: list[str], command: str) -> str:

@@ -27,3 +27,17 @@ def write_table(folder: str | Path, text: str) -> None:
     (folder / "table.md").write_text(text)
     write_versions(folder / "versions.txt")
     print(text)
+
+
+def ci_text(values: list[float | None], digits: int = 3) -> str:
+    """``"mean ± half-width"`` of the 95 % confidence interval of ``values`` (None and NaN dropped; "n/a" if none
+    is left)."""
+    import math
+
+    from diffevo.latent.image_bench import mean_ci
+
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return "n/a"
+    mean, half = mean_ci(vals)
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"

@@ -272,7 +272,36 @@ class PromptGenome:
                 f"clamp=±{self.prompt_clamp:g}/±{self.pooled_clamp:g})")
 
 
-class NoiseGenome:
+class LatentShapedGenome:
+    """Shared by the genomes whose vector is one latent-shaped tensor ``shape = (C, h, w)`` flattened: the round
+    trip x (B, dim) <-> tensors (B, C, h, w). Subclasses set ``shape``, ``dim``, ``center``, ``scale`` and
+    ``tensor_name`` (what the tensor is called in messages)."""
+
+    shape: tuple[int, ...]
+    dim: int
+    tensor_name = "latents"
+
+    def to_tensors(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        """x (B, dim) or (dim,) -> (tensor (B, C, h, w),) float32."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}")
+        if x.ndim == 1:
+            x = x.unsqueeze(0)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (B, {self.dim}) for this {type(self).__name__}, got "
+                             f"{tuple(x.shape)}")
+        return (x.to(torch.float32).reshape(x.shape[0], *self.shape),)
+
+    def from_tensors(self, tensor: torch.Tensor) -> torch.Tensor:
+        """tensor (B, C, h, w) or unbatched -> x (B, dim) float32."""
+        t = _as_batch(tensor, 3, self.tensor_name)
+        if tuple(t.shape[1:]) != self.shape:
+            raise ValueError(f"{self.tensor_name} must have shape (B, {', '.join(map(str, self.shape))}), got "
+                             f"{tuple(t.shape)}")
+        return t.reshape(t.shape[0], -1).to(torch.float32)
+
+
+class NoiseGenome(LatentShapedGenome):
     """The initial noise latents ``(channels, height // 8, width // 8)`` as one flat vector.
 
     ``center`` 0 and ``scale`` 1: the optimizer's standard-normal population *is* the noise the pipeline
@@ -292,23 +321,6 @@ class NoiseGenome:
         self.center = torch.zeros(self.dim)
         self.scale = torch.ones(self.dim)
 
-    def to_tensors(self, x: torch.Tensor) -> tuple[torch.Tensor]:
-        """x (B, dim) or (dim,) -> (latents (B, channels, height, width),) float32."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}")
-        if x.ndim == 1:
-            x = x.unsqueeze(0)
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"x must have shape (B, {self.dim}) for this NoiseGenome, got {tuple(x.shape)}")
-        return (x.to(torch.float32).reshape(x.shape[0], *self.shape),)
-
-    def from_tensors(self, latents: torch.Tensor) -> torch.Tensor:
-        """latents (B, channels, height, width) or unbatched -> x (B, dim) float32."""
-        lat = _as_batch(latents, 3, "latents")
-        if tuple(lat.shape[1:]) != self.shape:
-            raise ValueError(f"latents must have shape (B, {', '.join(map(str, self.shape))}), got {tuple(lat.shape)}")
-        return lat.reshape(lat.shape[0], -1).to(torch.float32)
-
     def baseline_x(self, latents: torch.Tensor) -> torch.Tensor:
         """(1, dim): the run's fixed noise ``latents`` (1, C, h, w) themselves."""
         return self.from_tensors(latents)
@@ -317,7 +329,7 @@ class NoiseGenome:
         return f"NoiseGenome(dim={self.dim}, latents={self.shape})"
 
 
-class IntermediateGenome:
+class IntermediateGenome(LatentShapedGenome):
     """A sampler's state at step ``step`` (an intermediate denoising state) as one flat vector.
 
     The search lives around the prompt's plain trajectory: ``center = mean + sqrt(1 - rate^2) (plain_state - mean)``
@@ -345,6 +357,7 @@ class IntermediateGenome:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
             raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
         self.step, self.rate = step, float(rate)
+        self.tensor_name = "states"
         self.shape = tuple(int(v) for v in plain.shape[1:])
         self.dim = int(plain[0].numel())
         ones = torch.ones(self.shape)
@@ -356,23 +369,6 @@ class IntermediateGenome:
         plain0 = self.plain[0].reshape(self.shape)
         self.center = (self.mean + math.sqrt(1 - self.rate ** 2) * (plain0 - self.mean)).reshape(-1).clone()
         self.scale = (self.rate * self.std).reshape(-1).clone()
-
-    def to_tensors(self, x: torch.Tensor) -> tuple[torch.Tensor]:
-        """x (B, dim) or (dim,) -> (states (B, C, h, w),) float32."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}")
-        if x.ndim == 1:
-            x = x.unsqueeze(0)
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"x must have shape (B, {self.dim}) for this IntermediateGenome, got {tuple(x.shape)}")
-        return (x.to(torch.float32).reshape(x.shape[0], *self.shape),)
-
-    def from_tensors(self, states: torch.Tensor) -> torch.Tensor:
-        """states (B, C, h, w) or unbatched -> x (B, dim) float32."""
-        st = _as_batch(states, 3, "states")
-        if tuple(st.shape[1:]) != self.shape:
-            raise ValueError(f"states must have shape (B, {', '.join(map(str, self.shape))}), got {tuple(st.shape)}")
-        return st.reshape(st.shape[0], -1).to(torch.float32)
 
     def baseline_x(self, latents: torch.Tensor) -> torch.Tensor:
         """(1, dim): the plain trajectory's state at ``step`` (the run's noise ``latents`` denoised to it)."""
