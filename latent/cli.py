@@ -24,6 +24,7 @@ from .cli_models import (
     add_model_arguments,
     cluster_radius,
     image_size,
+    intermediate_rate,
     resolve_models,
     steps_per_image,
 )
@@ -61,7 +62,7 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                         "state at --intermediate-step, finished by the remaining steps)")
     p.add_argument("--intermediate-step", type=A.nonnegative_int, default=None,
                    help="with --genome intermediate: the step whose states are searched (default half the steps)")
-    p.add_argument("--intermediate-rate", type=_rate, default=DEFAULT_INTERMEDIATE_RATE,
+    p.add_argument("--intermediate-rate", type=intermediate_rate, default=DEFAULT_INTERMEDIATE_RATE,
                    help=f"with --genome intermediate: the mutation rate, fresh-noise share = rate^2 (default "
                         f"{DEFAULT_INTERMEDIATE_RATE})")
     p.add_argument("--steps-per-image", type=steps_per_image, default=None,
@@ -94,14 +95,6 @@ def add_image_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     add_backend_arguments(p, "images (one pipeline per worker; on Ray one per GPU)")
     p.set_defaults(func=cmd_image)
     return p
-
-
-def _rate(text: str) -> float:
-    """--intermediate-rate: a number in (0, 1]."""
-    value = A.positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
-    return value
 
 
 def _latent_dim(text: str) -> int | str:

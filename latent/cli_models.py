@@ -4,6 +4,7 @@ the fitness choices, and the checked per-image settings."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from diffevo import cli_args as A
 
@@ -89,9 +90,17 @@ def image_size(text: str) -> int:
     return value
 
 
-def cluster_radius(text: str) -> float:
-    """--cluster-radius: a distance in (0, 2] (cosine distance, or mean absolute pixel difference)."""
-    value = A.positive_float(text)
-    if value > 2:
-        raise argparse.ArgumentTypeError(f"must be a distance in (0, 2], got {text!r}")
-    return value
+def positive_float_at_most(maximum: float) -> Callable[[str], float]:
+    """An argparse type: a number in (0, ``maximum``]."""
+    def parse(text: str) -> float:
+        value = A.positive_float(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be in (0, {maximum:g}], got {text!r}")
+        return value
+    return parse
+
+
+cluster_radius = positive_float_at_most(2.0)
+"""--cluster-radius: a distance in (0, 2] (cosine distance, or mean absolute pixel difference)."""
+intermediate_rate = positive_float_at_most(1.0)
+"""--intermediate-rate: a mutation rate in (0, 1]."""
