@@ -371,7 +371,9 @@ NICHING_CASES = [
     (dict(diffevo_options={"latent_dim": 5}), "latent_dim"), (dict(checkpoint="WORK"), "checkpoint"),
     (dict(checkpoint="/proc/version/c.pt"), "checkpoint"), (dict(checkpoint=3), "checkpoint"),
     (dict(maximize=True, minimize=True), "maximize"), (dict(evaluator="ray"), "evaluator"),
-    (dict(fitness_fn="sphere"), "fitness_fn"),
+    (dict(fitness_fn="sphere"), "fitness_fn"), (dict(discovery="random"), "discovery"),
+    (dict(discovery=None), "discovery"), (dict(adaptive_split="yes"), "adaptive_split"),
+    (dict(adaptive_split=1), "adaptive_split"), (dict(seeded_discovery="no"), "seeded_discovery"),
 ]
 
 

@@ -56,6 +56,8 @@ class NichingConfig:
         cost, N * (steps + 1) evaluations, the best 2N clustered: the control of :mod:`.discovery`).
     adaptive_split: move budget between discovery (its population) and uniform multistart (its number of starts)
         each restart, by the new near-best basins each has opened per evaluation (:mod:`.split`).
+    seeded_discovery: every other restart, once two near-best solutions are recorded, runs discovery (DiffEvo, or
+        its uniform replacement) in the region they span (:func:`.discovery.seeded_region`), not the whole box.
     """
 
     steps: int = 3
@@ -86,11 +88,12 @@ class NichingConfig:
     diffevo_options: dict[str, Any] = field(default_factory=dict)
     discovery: str = "diffevo"
     adaptive_split: bool = False
+    seeded_discovery: bool = False
 
     def __post_init__(self) -> None:
         """Check every field (a wrong value fails here, before any evaluation) and store the checked values."""
         for name in ("taboo", "local", "restarts", "clustering", "stop_in_taboo", "grow_always", "first_samples",
-                     "adaptive_split"):
+                     "adaptive_split", "seeded_discovery"):
             check_bool(getattr(self, name), name)
         if self.diffevo_options is not None and not isinstance(self.diffevo_options, Mapping):
             raise TypeError(f"diffevo_options must be a dict of DiffEvo arguments, got "

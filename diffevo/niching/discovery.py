@@ -18,6 +18,9 @@ import numpy as np
 from .budget import CountingFitness
 from .taboo import TabooRegions
 
+SEEDED_MARGIN = 0.05
+"""Widening of a seeded discovery region on each side, as a share of the box width (added to half its own width)."""
+
 DISCOVERY = ("diffevo", "uniform")
 ORIGINS = ("diffevo final population", "ball sample near the best", "recombined child of the best",
            "uniform multistart", "lattice completion", "diffevo generation 0 (uniform noise)",
@@ -40,3 +43,14 @@ def uniform_discovery(scores: CountingFitness, n: int, steps: int, box: np.ndarr
         s[~inside] = scores(x[~inside])
     keep = np.argsort(-s, kind="stable")[: 2 * n if first_samples else n]
     return x[keep], s[keep], np.full(len(keep), UNIFORM_DISCOVERY, dtype=np.int64)
+
+
+def seeded_region(centres: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    """The region of a discovery run seeded from the archive: the bounding box of the near-best solutions
+    ``centres`` (m, dim), widened on each side by half its width plus ``SEEDED_MARGIN`` of the box width, cut to
+    ``box`` (dim, 2); returns (dim, 2), or None with fewer than two centres (nothing spans a region yet)."""
+    if len(centres) < 2:
+        return None
+    low, high = centres.min(axis=0), centres.max(axis=0)
+    pad = 0.5 * (high - low) + SEEDED_MARGIN * (box[:, 1] - box[:, 0])
+    return np.stack([np.maximum(box[:, 0], low - pad), np.minimum(box[:, 1], high + pad)], axis=1)

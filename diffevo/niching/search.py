@@ -79,7 +79,7 @@ from ..validation import (
 from .budget import BudgetExhausted, CountingFitness
 from .clustering import expected_edge, hill_valley_heads
 from .config import NichingConfig
-from .discovery import DIFFEVO_FIRST, uniform_discovery
+from .discovery import DIFFEVO_FIRST, seeded_region, uniform_discovery
 from .lattice import lattice_points
 from .local import make_search, refine
 from .multistart import uniform_searches
@@ -235,12 +235,17 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
                 save_search(ckpt, settings, state, scores, rule)
                 state.inflight = None
 
+            region = box
+            if cfg.seeded_discovery and r % 2 == 1 and len(archive):
+                best = archive._score.max()
+                centres = archive._x[archive._score >= best - 1e-5 * max(1.0, abs(best))]
+                region = box if (seeded := seeded_region(centres, box)) is None else seeded
             if cfg.discovery == "uniform":
-                x, s, origin = uniform_discovery(scores, n, steps, box, seed * 7919 + r,
+                x, s, origin = uniform_discovery(scores, n, steps, region, seed * 7919 + r,
                                                  regions if taboo else None, first_samples)
                 tr = None
             else:
-                x, s, tr = _global_run(scores, n, steps, box, seed * 7919 + r, regions if taboo else None,
+                x, s, tr = _global_run(scores, n, steps, region, seed * 7919 + r, regions if taboo else None,
                                        trace and r == 0, options, first_samples, resumed,
                                        save_run if ckpt is not None else None)
                 origin = np.zeros(len(x), dtype=np.int64)         # 0: final population, 5: generation 0
