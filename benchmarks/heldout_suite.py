@@ -6,7 +6,8 @@ variant and restarted CMA-ES with a niche archive, at equal budgets, counted the
 writes benchmarks/results/heldout/{runs.jsonl (resumable), results.json, results.csv, versions.txt, suite.md,
 table.md, shares.md, summary.md} and prints the tables. ``--dev`` runs the development suite instead (the same
 generators from another seed; output benchmarks/results/heldout_dev): tune there and on CEC 2013, never on the
-held-out one.
+held-out one. ``--problems mpm2-cluster-d10,mpm2-cluster-d20`` runs the clustered funnels reported beside the suite
+(diffevo.tasks.heldout.clustered_suite; give them their own ``--output``).
 ``--methods`` picks methods (default all of diffevo.tasks.heldout.METHODS); ``--options NAME='{json}'`` adds an
 engine variant NAME with niching_search options (development runs only: a variant is not a default).
 """
@@ -31,20 +32,27 @@ from diffevo.tasks.heldout import (
     METHODS,
     paired_difference,
     peak_ratio_of,
+    problems_of,
     run_job,
     suite,
 )
+
+SCOPES = (("MPM2 funnel D=10, 20", ("mpm2-funnel-d10", "mpm2-funnel-d20")),
+          ("clustered funnel D=10, 20", ("mpm2-cluster-d10", "mpm2-cluster-d20")))
+"""Groups of problems summarised beside the mean over all problems (when present)."""
 
 
 def _job(problem: str, method: str, seed: int, suite_seed: int, options: dict[str, Any]) -> dict[str, Any]:
     return run_job(problem, method, seed, suite_seed, options)
 
 
-def suite_table(suite_seed: int) -> str:
-    """Markdown: every problem of the suite with its dimension, global optima, niche radius and budget."""
-    lines = [f"Suite drawn from seed {suite_seed} (diffevo.tasks.heldout.suite).", "",
+def suite_table(suite_seed: int, problems: list[str]) -> str:
+    """Markdown: each of ``problems`` with its dimension, global optima, niche radius and budget."""
+    lines = [f"Problems drawn from seed {suite_seed} (diffevo.tasks.heldout.problems_of).", "",
              "| problem | dim | global optima | niche radius | budget | description |", "|---|---|---|---|---|---|"]
-    for name, (factory, budget) in suite(suite_seed).items():
+    every = problems_of(suite_seed)
+    for name in problems:
+        factory, budget = every[name]
         t = factory()
         lines.append(f"| {name} | {t.dim} | {t.num_optima} | {t.radius:.3g} | {budget} | {t.description} |")
     return "\n".join(lines) + "\n"
@@ -78,8 +86,9 @@ def results_table(records: list[dict[str, Any]], methods: list[str], problems: l
         for m in methods:
             if m == "niching":
                 continue
-            for scope, keep in (("all problems", problems), ("MPM2 funnel D=10, 20", ["mpm2-funnel-d10",
-                                                                                       "mpm2-funnel-d20"])):
+            for scope, keep in (("all problems", problems), *SCOPES):
+                if not set(keep) & set(problems):
+                    continue
                 a = [r for r in runs["niching"] if r["problem"] in keep]
                 b = [r for r in runs[m] if r["problem"] in keep]
                 mean, se = paired_difference(a, b)
@@ -90,12 +99,12 @@ def results_table(records: list[dict[str, Any]], methods: list[str], problems: l
 
 
 def summary_table(records: list[dict[str, Any]], methods: list[str], problems: list[str]) -> str:
-    """Markdown, two rows: the mean peak ratio at 1e-3 over all problems and over MPM2 funnel D = 10, 20."""
-    funnel = [p for p in ("mpm2-funnel-d10", "mpm2-funnel-d20") if p in problems]
+    """Markdown: the mean peak ratio at 1e-3 over all problems and over each of ``SCOPES`` present."""
     seeds = len({r["seed"] for r in records})
     lines = ["| peak ratio at 1e-3 | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
-    for label, keep in ((f"all {len(problems)} problems x {seeds} seeds (mean)", problems),
-                        (f"MPM2 funnel D=10, 20 x {seeds} seeds", funnel)):
+    rows = [(f"all {len(problems)} problems x {seeds} seeds (mean)", problems)]
+    rows += [(f"{scope} x {seeds} seeds", [p for p in group if p in problems]) for scope, group in SCOPES]
+    for label, keep in rows:
         if not keep:
             continue
         cells = [np.mean([peak_ratio_of([r for r in records if r["method"] == m and r["problem"] == p])
@@ -108,7 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="run seeds 0 .. SEEDS-1 per problem and method")
     parser.add_argument("--dev", action="store_true", help="the development suite (tuning), not the held-out one")
-    parser.add_argument("--problems", default="", help="comma-separated subset of the suite's problems")
+    parser.add_argument("--problems", default="", help="comma-separated problems (default: the suite's; also "
+                        "mpm2-cluster-d10, mpm2-cluster-d20, the clustered funnels reported beside it)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
     parser.add_argument("--options", action="append", default=[], metavar="NAME=JSON",
                         help="an engine variant NAME with niching_search options (development suite only)")
@@ -127,8 +137,8 @@ def main(argv: list[str] | None = None) -> None:
             variants[name] = json.loads(text)
         except json.JSONDecodeError as exc:
             parser.error(f"--options {name}: not JSON ({exc})")
-    every = list(suite(suite_seed))
-    problems = [p.strip() for p in args.problems.split(",") if p.strip()] or every
+    every = list(problems_of(suite_seed))
+    problems = [p.strip() for p in args.problems.split(",") if p.strip()] or list(suite(suite_seed))
     unknown = [p for p in problems if p not in every]
     if unknown:
         parser.error(f"--problems: unknown {', '.join(unknown)}; choose from {', '.join(every)}")
@@ -138,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--methods: unknown {', '.join(bad)}; choose from {', '.join([*METHODS, *variants])}")
     out = Path(args.output or ("benchmarks/results/heldout_dev" if args.dev else "benchmarks/results/heldout"))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "suite.md").write_text(suite_table(suite_seed))
+    (out / "suite.md").write_text(suite_table(suite_seed, problems))
     with RunLog(out) as log:
         done = {(r["problem"], r["method"], r["seed"]) for r in log.records()}
         jobs = [(p, m, s, suite_seed, variants.get(m, {})) for s in range(args.seeds) for m in methods

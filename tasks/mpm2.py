@@ -29,18 +29,29 @@ from .base import Task, box
 TOPOLOGIES = ("random", "funnel")
 
 
-def mpm2_peaks(dim: int, n_peaks: int, n_global: int, topology: str, seed: int) -> dict[str, np.ndarray]:
+def mpm2_peaks(dim: int, n_peaks: int, n_global: int, topology: str, seed: int, spread: float | None = None
+               ) -> dict[str, np.ndarray]:
     """The peaks of an MPM2 instance drawn by ``optproblems.mpm`` from ``seed`` (its global generators,
     ``random`` and ``numpy.random``, are seeded here and restored afterwards).
 
     Returns ``position`` (k, dim), ``inverse_cov`` (k, dim, dim), ``height`` (k,), ``shape`` (k,),
     ``radius`` (k,), with the defaults of ``create_instance_with_exact_num_optima`` (heights (0.5, 0.99),
     shapes (1.5, 2.5), radii (0.25, 0.5) * sqrt(dim)) and ``n_global`` peaks of height 1.
+
+    ``spread`` (funnel only): the standard deviation of each peak coordinate around the funnel's centre. Wessing's
+    generator uses sqrt(dim) / 6, which grows with the dimension: at D = 10 it exceeds the box width, and the funnel's
+    optima lie as far apart as random ones. With ``spread`` the positions are drawn again (same generator state,
+    reflected into the box as Wessing does) before the funnel's heights are assigned: a funnel whose optima cluster
+    at any dimension.
     """
     if topology not in TOPOLOGIES:
         raise ValueError(f"topology must be 'random' or 'funnel', got {topology!r}")
+    if spread is not None and (topology != "funnel" or not spread > 0):
+        raise ValueError(f"spread applies to the funnel topology only and must be > 0, got {spread!r} with "
+                         f"topology {topology!r}")
     if not 1 <= n_global <= n_peaks:
         raise ValueError(f"n_global must be in 1..n_peaks={n_peaks}, got {n_global}")
+    from optproblems.base import reflect
     from optproblems.mpm import MultiplePeaksModel2 as MPM2
 
     py_state, np_state = random.getstate(), np.random.get_state()
@@ -54,6 +65,9 @@ def mpm2_peaks(dim: int, n_peaks: int, n_global: int, topology: str, seed: int) 
         else:
             centre = MPM2.rand_uniform_peaks(1, dim, num_global_opt=1, **kw)[0]
             peaks = MPM2.clustered_peaks(n_peaks - 1, dim, num_global_opt=n_global - 1, cluster_center=centre, **kw)
+            if spread is not None:
+                for peak in peaks:
+                    peak[:] = [reflect(v, 0.0, 1.0) for v in np.asarray(centre) + np.random.randn(dim) * spread]
             peaks.append(centre)
         problem = MPM2.create_instance(peaks, topology, 0)
     finally:
@@ -81,19 +95,22 @@ def mpm2_objective(peaks: dict[str, np.ndarray]) -> Any:
     return objective
 
 
-def mpm2_task(dim: int, topology: str, seed: int, n_peaks: int = 50, n_global: int = 10) -> Task:
-    """An MPM2 instance as a minimisation :class:`Task` on [0, 1]^dim with its global optima (the height-1 peaks).
+def mpm2_task(dim: int, topology: str, seed: int, n_peaks: int = 50, n_global: int = 10,
+              spread: float | None = None) -> Task:
+    """An MPM2 instance as a minimisation :class:`Task` on [0, 1]^dim with its global optima (the height-1 peaks);
+    ``spread``: a funnel whose peaks cluster with that standard deviation per coordinate (:func:`mpm2_peaks`).
 
     Niche radius (``metadata['radius']``): half the smallest distance between two global optima, so two
     distinct optima are never counted as one, and at most 0.1 * sqrt(dim).
     """
-    peaks = mpm2_peaks(dim, n_peaks, n_global, topology, seed)
+    peaks = mpm2_peaks(dim, n_peaks, n_global, topology, seed, spread)
     optima = peaks["position"][peaks["height"] == 1.0]
     gaps = np.linalg.norm(optima[:, None] - optima[None], axis=-1) + np.eye(len(optima)) * 1e9
     radius = float(min(0.5 * gaps.min(), 0.1 * dim ** 0.5))
-    name = f"mpm2-{topology}-d{dim}-s{seed}"
+    kind = topology if spread is None else f"{topology} (spread {spread:g})"
+    name = f"mpm2-{topology}-d{dim}-s{seed}" if spread is None else f"mpm2-cluster{spread:g}-d{dim}-s{seed}"
     return Task(name, dim, box(dim, 0.0, 1.0), mpm2_objective(peaks), optima=torch.from_numpy(optima),
                 optimum_value=0.0,
-                description=f"MPM2 {topology}, {n_global} global optima among {n_peaks} peaks (optproblems.mpm, "
+                description=f"MPM2 {kind}, {n_global} global optima among {n_peaks} peaks (optproblems.mpm, "
                             f"seed {seed})",
-                metadata={"radius": radius, "peaks": n_peaks, "seed": seed, "topology": topology})
+                metadata={"radius": radius, "peaks": n_peaks, "seed": seed, "topology": topology, "spread": spread})

@@ -9,7 +9,7 @@ import torch
 
 from diffevo.niching import niching_search
 from diffevo.niching.shares import PARTS, SOURCE_NAMES, source_shares
-from diffevo.tasks.heldout import DEV_SEED, HELDOUT_SEED, run_job, suite
+from diffevo.tasks.heldout import CLUSTER_SPREAD, DEV_SEED, HELDOUT_SEED, problems_of, run_job, suite
 from diffevo.tasks.metrics import count_peaks
 from diffevo.tasks.mpm2 import mpm2_peaks, mpm2_task
 from diffevo.tasks.rotated import rotated_task
@@ -47,11 +47,11 @@ def test_suite_is_fixed_and_dev_differs():
     assert a["mpm2-funnel-d10"][1] == a["mpm2-funnel-d20"][1] == 200_000
 
 
-@pytest.mark.parametrize("name", list(suite(HELDOUT_SEED)))
+@pytest.mark.parametrize("name", list(problems_of(HELDOUT_SEED)))
 def test_every_listed_optimum_is_global_and_counted_once(name):
     """Each listed optimum scores the optimum value, nothing sampled scores better, and the optima themselves,
     counted the CEC way, are every optimum (the niche radius keeps distinct optima apart)."""
-    task = suite(HELDOUT_SEED)[name][0]()
+    task = problems_of(HELDOUT_SEED)[name][0]()
     regret = task.regret(task.optima)
     assert regret.abs().max() < 1e-9
     x = task.lower + (task.upper - task.lower) * torch.rand(20_000, task.dim, dtype=torch.float64,
@@ -59,6 +59,31 @@ def test_every_listed_optimum_is_global_and_counted_once(name):
     assert task.regret(x).min() > -1e-9
     assert count_peaks(task.optima, regret.clamp(min=0), 1e-5, task.radius) == task.num_optima
     assert task.num_optima >= 4
+
+
+@pytest.mark.parametrize("dim", [10, 20])
+def test_clustered_funnel_keeps_wessings_funnel_but_draws_its_optima_close(dim):
+    """spread: the same instance's peaks redrawn near the funnel's centre, the global optima a few per cent of the
+    box diagonal apart (Wessing's own funnel spreads them a fifth of it and more), still the peaks nearest the
+    centre, and the same on every call; spread on the random topology is refused in one line."""
+    plain = mpm2_peaks(dim, 50, 10, "funnel", HELDOUT_SEED)
+    tight = mpm2_peaks(dim, 50, 10, "funnel", HELDOUT_SEED, CLUSTER_SPREAD)
+    again = mpm2_peaks(dim, 50, 10, "funnel", HELDOUT_SEED, CLUSTER_SPREAD)
+    np.testing.assert_array_equal(tight["position"], again["position"])
+    np.testing.assert_array_equal(np.sort(tight["radius"]), np.sort(plain["radius"]))
+
+    def gaps(peaks):
+        opt = peaks["position"][peaks["height"] == 1.0]
+        d = np.linalg.norm(opt[:, None] - opt[None], axis=2) + np.eye(len(opt)) * 1e9
+        return d.min(axis=1) / np.sqrt(dim)
+
+    assert np.median(gaps(tight)) < 0.07 < 0.15 < np.median(gaps(plain))
+    best = tight["position"][np.argmax(tight["height"])]
+    order = np.argsort(np.linalg.norm(tight["position"] - best, axis=1))
+    assert set(order[:10]) == set(np.flatnonzero(tight["height"] == 1.0))
+    assert np.all(tight["height"][order][:-1] >= tight["height"][order][1:])
+    with pytest.raises(ValueError, match="spread applies to the funnel topology only"):
+        mpm2_peaks(dim, 50, 10, "random", HELDOUT_SEED, CLUSTER_SPREAD)
 
 
 def test_rotation_moves_the_optima():
@@ -119,3 +144,28 @@ def test_benchmark_writes_its_tables_and_refuses_tuning_on_the_held_out_suite(tm
         assert (tmp_path / name).is_file(), name
     assert "| mpm2-funnel-d2 |" in (tmp_path / "table.md").read_text()
     assert "restart-cmaes" in (tmp_path / "summary.md").read_text()
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_basin_shares_and_optimum_gaps_measure_what_they_say():
+    """Active-peak shares sum to one and follow the peak that dominates a half of the box; the nearest-optimum
+    distance is a share of the box diagonal."""
+    basins = _script("heldout_basins")
+    peaks = {"position": np.array([[0.25, 0.5], [0.75, 0.5]]), "inverse_cov": np.stack([np.eye(2)] * 2),
+             "height": np.array([1.0, 1.0]), "shape": np.array([2.0, 2.0]), "radius": np.array([0.1, 0.1])}
+    share = basins.active_shares(peaks, 20_000, seed=0)
+    assert share.sum() == pytest.approx(1.0) and share == pytest.approx([0.5, 0.5], abs=0.02)
+    peaks["height"] = np.array([1.0, 0.5])
+    assert basins.active_shares(peaks, 20_000, seed=0)[0] > 0.6
+    gaps = basins.nearest_optimum_distance(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]))
+    np.testing.assert_allclose(gaps, np.array([1.0, 1.0, 1.0]) / np.sqrt(2))
