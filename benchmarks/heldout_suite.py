@@ -6,8 +6,8 @@ variant and restarted CMA-ES with a niche archive, at equal budgets, counted the
 writes benchmarks/results/heldout/{runs.jsonl (resumable), results.json, results.csv, versions.txt, suite.md,
 table.md, shares.md, summary.md} and prints the tables. ``--dev`` runs the development suite instead (the same
 generators from another seed; output benchmarks/results/heldout_dev): tune there and on CEC 2013, never on the
-held-out one. ``--problems mpm2-cluster-d10,mpm2-cluster-d20`` runs the clustered funnels reported beside the suite
-(diffevo.tasks.heldout.clustered_suite; give them their own ``--output``).
+held-out one. ``--problems mpm2-cluster-d10,mpm2-cluster-d20`` (or ``rotated-vincent``) runs problems of the
+supplement reported beside the suite (diffevo.tasks.heldout.supplement; give them their own ``--output``).
 ``--methods`` picks methods (default all of diffevo.tasks.heldout.METHODS); ``--options NAME='{json}'`` adds an
 engine variant NAME with niching_search options (development runs only: a variant is not a default).
 """
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="run seeds 0 .. SEEDS-1 per problem and method")
     parser.add_argument("--dev", action="store_true", help="the development suite (tuning), not the held-out one")
     parser.add_argument("--problems", default="", help="comma-separated problems (default: the suite's; also "
-                        "mpm2-cluster-d10, mpm2-cluster-d20, the clustered funnels reported beside it)")
+                        "mpm2-cluster-d10, mpm2-cluster-d20, rotated-vincent: the supplement reported beside it)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
     parser.add_argument("--options", action="append", default=[], metavar="NAME=JSON",
                         help="an engine variant NAME with niching_search options (development suite only)")

@@ -3,8 +3,8 @@
 A classic g on its box B (centre c) becomes f(x) = g(c + R (x - c) - t) on the same box, with a rotation R
 (angle drawn uniformly from [0, 2 pi)) and a shift t (drawn uniformly within ``shift`` * the box's half-width
 per axis), both from a fixed seed. Its global optima are x* = c + R^T (y* + t - c) for the optima y* of g
-that land in B: for the periodic classics (Shubert, the CEC 2013 modified Rastrigin) the optima of g form a
-lattice beyond the box, so rotation brings in some and takes out others, and the count is found by
+that land in B: for the periodic classics (Shubert, the CEC 2013 modified Rastrigin, Vincent's log-periodic one)
+the optima of g form a lattice beyond the box, so rotation brings in some and takes out others, and the count is found by
 enumerating the lattice; Himmelblau keeps its four minima (the shift and the wider box keep them inside).
 """
 
@@ -50,11 +50,31 @@ def _rastrigin_lattice(span: float) -> np.ndarray:
     return np.array(list(itertools.product(*axes)))
 
 
+VINCENT_FLOOR = 0.25
+"""Vincent's lower bound (CEC 2013 F7's box [0.25, 10]); below it the rotated task reads the logarithm at the floor."""
+
+
+def vincent(x: torch.Tensor) -> torch.Tensor:
+    """-(1/D) sum_i sin(10 ln x_i) (CEC 2013 F7, minimised): minimum -1 wherever every x_i = exp((pi/2 + 2 pi j)/10),
+    basins growing with x. Coordinates below ``VINCENT_FLOOR`` (where a rotation takes part of the box) are read at
+    the floor: a plateau well above the minimum (its sine term is -0.96), so no optimum is added or moved."""
+    return -torch.sin(10.0 * torch.log(x.clamp(min=VINCENT_FLOOR))).mean(-1)
+
+
+def _vincent_lattice(span: float) -> np.ndarray:
+    """Global minima of :func:`vincent` in 2-D with coordinates in [VINCENT_FLOOR, 5.125 + span]."""
+    top = math.log(5.125 + span)
+    axis = [math.exp((math.pi / 2 + 2 * math.pi * j) / 10) for j in range(-5, 20)]
+    axis = [v for v in axis if VINCENT_FLOOR <= v and math.log(v) <= top]
+    return np.array(list(itertools.product(axis, axis)))
+
+
 CLASSICS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], tuple[float, float], Callable[[float], np.ndarray],
                           float]] = {
     "himmelblau": (L.himmelblau, (-6.0, 6.0), lambda span: np.array(L.HIMMELBLAU_MINIMA), 0.01),
     "shubert": (L.shubert, (-10.0, 10.0), _shubert_lattice, 0.5),
     "rastrigin": (modified_rastrigin, (0.0, 1.0), _rastrigin_lattice, 0.01),
+    "vincent": (vincent, (0.25, 10.0), _vincent_lattice, 0.2),
 }
 """Name -> (objective (n, 2) -> (n,), minimised; box (lo, hi) per axis; optima of the objective within a half-width
 ``span`` of the box centre; niche radius (the CEC 2013 one of the unrotated function))."""
