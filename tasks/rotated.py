@@ -4,8 +4,8 @@ A classic g on its box B (centre c) becomes f(x) = g(c + R (x - c) - t) on the s
 (angle drawn uniformly from [0, 2 pi)) and a shift t (drawn uniformly within ``shift`` * the box's half-width
 per axis), both from a fixed seed. Its global optima are x* = c + R^T (y* + t - c) for the optima y* of g
 that land in B: for the periodic classics (Shubert, the CEC 2013 modified Rastrigin, Vincent's log-periodic one)
-the optima of g form a lattice beyond the box, so rotation brings in some and takes out others, and the count is found by
-enumerating the lattice; Himmelblau keeps its four minima (the shift and the wider box keep them inside).
+the optima of g form a lattice beyond the box, so rotation brings in some and takes out others, and the count is
+found by enumerating the lattice; Himmelblau keeps its four minima (the shift and the wider box keep them inside).
 """
 
 from __future__ import annotations
