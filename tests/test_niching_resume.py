@@ -96,10 +96,13 @@ def test_a_search_killed_with_sigkill_resumes_to_the_uninterrupted_result_bit_fo
     assert whole.trace_population is not None
 
 
-def test_every_checkpoint_resumes_exactly_and_a_finished_one_evaluates_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("options", [{}, {"seeded_discovery": True, "adaptive_split": True}, {"discovery": "uniform"}],
+                         ids=["defaults", "seeded-adaptive", "uniform-discovery"])
+def test_every_checkpoint_resumes_exactly_and_a_finished_one_evaluates_nothing(tmp_path, monkeypatch, options):
     from diffevo.niching import search as search_module
 
-    whole = niching_search(himmelblau, 2, **SEARCH)
+    search = {**SEARCH, **options}
+    whole = niching_search(himmelblau, 2, **search)
     copies: list[dict] = []
     real_save = search_module.save_search
 
@@ -109,14 +112,15 @@ def test_every_checkpoint_resumes_exactly_and_a_finished_one_evaluates_nothing(t
 
     monkeypatch.setattr(search_module, "save_search", keep)
     path = tmp_path / "c.pt"
-    assert_same(niching_search(himmelblau, 2, checkpoint=path, **SEARCH), whole)   # a checkpoint changes nothing
+    assert_same(niching_search(himmelblau, 2, checkpoint=path, **search), whole)   # a checkpoint changes nothing
     monkeypatch.undo()
     runs = len(whole.history["popsize"])
-    assert len(copies) == runs * (3 + 1) + runs + 1 and copies[-1]["finished"]     # generations, restarts, end
+    per_run = 3 + 1 if options.get("discovery") != "uniform" else 0                # a DiffEvo run's generations
+    assert len(copies) == runs * per_run + runs + 1 and copies[-1]["finished"]     # generations, restarts, end
     for saved in copies:
         torch.save(saved, path)
         fitness = Counted()
-        assert_same(niching_search(fitness, 2, checkpoint=path, **SEARCH), whole)
+        assert_same(niching_search(fitness, 2, checkpoint=path, **search), whole)
         assert fitness.points == whole.evaluations - saved["used"] and (fitness.points == 0 or not saved["finished"])
 
 
