@@ -68,8 +68,9 @@ def supplement(seed: int = HELDOUT_SEED) -> dict[str, tuple[Any, int]]:
     run on it and reported beside the suite, not in its mean: MPM2 funnels whose optima cluster at D = 10 and 20
     (``CLUSTER_SPREAD``; where the paper's claim, denoising concentrates a population on several good regions, should
     pay) and rotated and shifted Vincent (:mod:`.rotated`; CEC 2013 F7's budget)."""
-    problems = {f"mpm2-cluster-d{d}": (lambda d=d: mpm2_task(d, "funnel", seed, spread=CLUSTER_SPREAD),
-                                       _mpm2_budget(d)) for d in (10, 20)}
+    problems: dict[str, tuple[Any, int]] = {
+        f"mpm2-cluster-d{d}": (lambda d=d: mpm2_task(d, "funnel", seed, spread=CLUSTER_SPREAD), _mpm2_budget(d))
+        for d in (10, 20)}
     problems["rotated-vincent"] = (lambda: rotated_task("vincent", seed), 200_000)
     return problems
 
