@@ -237,9 +237,7 @@ def niching_search(fitness_fn: FitnessOrRecipe, dim: int, *, bounds: Any, budget
 
             region = box
             if cfg.seeded_discovery and r % 2 == 1 and len(archive):
-                best = archive._score.max()
-                centres = archive._x[archive._score >= best - 1e-5 * max(1.0, abs(best))]
-                region = box if (seeded := seeded_region(centres, box)) is None else seeded
+                region = box if (seeded := seeded_region(_near_best(archive), box)) is None else seeded
             if cfg.discovery == "uniform":
                 x, s, origin = uniform_discovery(scores, n, steps, region, seed * 7919 + r,
                                                  regions if taboo else None, first_samples)
@@ -508,13 +506,18 @@ def _improves(archive: SolutionSet, x: np.ndarray, score: float) -> bool:
     return j < 0 or score > archive._score[j] + 1e-12 * max(1.0, abs(score))
 
 
+def _near_best(archive: SolutionSet) -> np.ndarray:
+    """The archived solutions (m, dim) within 1e-5 (relative) of the best score."""
+    best = archive._score.max()
+    return np.asarray(archive._x[archive._score >= best - 1e-5 * max(1.0, abs(best))])
+
+
 def _near_best_samples(archive: SolutionSet, regions: TabooRegions | None, scores: CountingFitness, n_ball: int,
                        n_cross: int, box: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n_ball neighbourhood samples around the near-best archived solutions and n_cross children of them
     (:mod:`.neighbourhood`; none when there are too few), evaluated except inside taboo balls (score -inf
     there): points (n, dim), scores (n,), origins (n,) (1: ball sample, 2: child)."""
-    best = archive._score.max()
-    centres = archive._x[archive._score >= best - 1e-5 * max(1.0, abs(best))]
+    centres = _near_best(archive)
     rng = np.random.default_rng(seed)
     ball = neighbourhood_points(centres, archive._x, n_ball, box, rng)
     children = recombined_points(centres, n_cross, rng)
