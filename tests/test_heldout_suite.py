@@ -128,24 +128,6 @@ def test_run_job_counts_peaks_and_reports_shares():
         run_job("nope", "niching", 0)
 
 
-def test_benchmark_writes_its_tables_and_refuses_tuning_on_the_held_out_suite(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout_suite.py"
-    spec = importlib.util.spec_from_file_location("heldout_suite", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    with pytest.raises(SystemExit):
-        bench.main(["--options", 'x={"steps": 10}', "--output", str(tmp_path / "no")])
-    assert "development suite" in capsys.readouterr().err and not (tmp_path / "no").exists()
-    bench.main(["--seeds", "1", "--problems", "mpm2-funnel-d2", "--output", str(tmp_path)])
-    for name in ("runs.jsonl", "results.csv", "versions.txt", "suite.md", "table.md", "shares.md", "summary.md"):
-        assert (tmp_path / name).is_file(), name
-    assert "| mpm2-funnel-d2 |" in (tmp_path / "table.md").read_text()
-    assert "restart-cmaes" in (tmp_path / "summary.md").read_text()
-
-
 def _script(name):
     import importlib.util
     from pathlib import Path
@@ -155,6 +137,18 @@ def _script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_benchmark_writes_its_tables_and_refuses_tuning_on_the_held_out_suite(tmp_path, capsys):
+    bench = _script("heldout_suite")
+    with pytest.raises(SystemExit):
+        bench.main(["--options", 'x={"steps": 10}', "--output", str(tmp_path / "no")])
+    assert "development suite" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    bench.main(["--seeds", "1", "--problems", "mpm2-funnel-d2", "--output", str(tmp_path)])
+    for name in ("runs.jsonl", "results.csv", "versions.txt", "suite.md", "table.md", "shares.md", "summary.md"):
+        assert (tmp_path / name).is_file(), name
+    assert "| mpm2-funnel-d2 |" in (tmp_path / "table.md").read_text()
+    assert "restart-cmaes" in (tmp_path / "summary.md").read_text()
 
 
 def test_basin_shares_and_optimum_gaps_measure_what_they_say():
